@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kpool: the whole project.  The module's own build is Kbuild (kept apart
+# so DKMS's "make KERNELRELEASE=..." cannot confuse the two).
+#
+#   make              module (against KDIR), library, selftests, examples
+#   make check        host checks + kselftests in 6.1 and 6.12 guests
+#   make demo         boot a guest and watch tasks complete
+#   make install      library, headers, pkg-config (PREFIX, DESTDIR)
+
+KDIR	?= /lib/modules/$(shell uname -r)/build
+BUILD	?= build
+VERSION	:= $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+SONAME_MAJOR := 0
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	:= -Wall -Wextra -Werror -Wno-missing-field-initializers
+# kselftest_harness.h is written for -Wall, as the kernel's selftests build.
+TEST_WARN := -Wall -Werror
+CPPFLAGS_ALL := -Iuapi -Iulib/include $(CPPFLAGS)
+
+LIB_SRCS := ulib/ring.c
+LIB_HDRS := ulib/include/libkpool.h uapi/linux/kpool.h
+LIB_A	:= $(BUILD)/lib/libkpool.a
+LIB_SO	:= $(BUILD)/lib/libkpool.so.$(VERSION)
+
+# Selftests and examples are linked statically so the guest needs only
+# the binaries.
+KSRC	:= $(BUILD)/ksrc
+HARNESS	:= $(KSRC)/tools/testing/selftests/kselftest_harness.h
+TEST_SRCS := $(wildcard selftests/*_test.c)
+TESTS	:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
+TEST_HDRS := $(wildcard selftests/*.h)
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
+
+.PHONY: all module lib selftests examples check demo install clean ksrc
+
+all: module lib selftests examples
+
+module:
+	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: install the kernel headers or pass KDIR=/path/to/headers" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+lib: $(LIB_A) $(LIB_SO)
+
+$(BUILD)/lib/%.o: ulib/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -fPIC -c $< -o $@
+
+$(LIB_A): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS)) ulib/libkpool.map
+	$(CC) -shared -Wl,-soname,libkpool.so.$(SONAME_MAJOR) \
+		-Wl,--version-script=ulib/libkpool.map -o $@ $(filter %.o,$^)
+	ln -sf $(notdir $@) $(BUILD)/lib/libkpool.so.$(SONAME_MAJOR)
+	ln -sf libkpool.so.$(SONAME_MAJOR) $(BUILD)/lib/libkpool.so
+
+ksrc: $(HARNESS)
+$(HARNESS):
+	tools/ksrc.sh
+
+selftests: $(TESTS)
+
+$(BUILD)/selftests/%: selftests/%.c $(TEST_HDRS) $(LIB_A) $(LIB_HDRS) $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(CFLAGS) $(TEST_WARN) -static \
+		-pthread $< $(LIB_A) -o $@
+
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
+
+check:
+	tools/check.sh
+
+demo:
+	tools/demo.sh
+
+PREFIX	?= /usr/local
+LIBDIR	?= $(PREFIX)/lib
+INCDIR	?= $(PREFIX)/include
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/linux
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libkpool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkpool.so.$(SONAME_MAJOR)
+	ln -sf libkpool.so.$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/libkpool.so
+	install -m 644 ulib/include/libkpool.h $(DESTDIR)$(INCDIR)/
+	install -m 644 uapi/linux/kpool.h $(DESTDIR)$(INCDIR)/linux/
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(BUILD)

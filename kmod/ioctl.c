@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctl dispatch.  Every argument struct starts with __u32 size; one table
+ * row per ioctl gives the struct the module knows and the smallest size it
+ * accepts (the end of its first version), so structs can grow.
+ */
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+#include "kpool.h"
+
+struct kpool_ucmd {
+	struct kpool_pool *pool;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+/* Copy the reply back, never more than the caller said it has room for. */
+static int kpool_ucmd_respond(struct kpool_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+static bool kpool_all_zero(const u64 *words, size_t n)
+{
+	while (n--)
+		if (*words++)
+			return false;
+	return true;
+}
+
+static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
+{
+	struct kpool_setup *p = ucmd->cmd;
+	struct kpool_pool *pool = ucmd->pool;
+	u32 sq = p->sq_entries;
+	u32 cq = p->cq_entries ? p->cq_entries : 2 * sq;
+	int ret;
+
+	if (p->flags || p->resv0 || !kpool_all_zero(p->resv, ARRAY_SIZE(p->resv)))
+		return -EINVAL;
+	if (!sq || sq > kpool_max_entries || !is_power_of_2(sq))
+		return -EINVAL;
+	if (cq < sq || cq > 2 * kpool_max_entries || !is_power_of_2(cq))
+		return -EINVAL;
+
+	mutex_lock(&pool->setup_lock);
+	if (pool->ready) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = kpool_rings_alloc(pool, sq, cq);
+	if (ret)
+		goto out;
+
+	p->features = KPOOL_FEAT_NODROP;
+	kpool_rings_report(pool, p);
+	ret = kpool_ucmd_respond(ucmd, sizeof(*p));
+	if (ret) {
+		kpool_rings_free(pool);
+		goto out;
+	}
+	/* Pairs with kpool_pool_ready(): the rings are complete before. */
+	smp_store_release(&pool->ready, true);
+out:
+	mutex_unlock(&pool->setup_lock);
+	return ret;
+}
+
+static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
+{
+	const u32 known = KPOOL_ENTER_GETEVENTS | KPOOL_ENTER_TIMEOUT;
+	struct kpool_enter *e = ucmd->cmd;
+	struct kpool_pool *pool = ucmd->pool;
+	bool wait = e->flags & KPOOL_ENTER_GETEVENTS;
+	bool timed = e->flags & KPOOL_ENTER_TIMEOUT;
+	int ret = 0, err;
+
+	if (!kpool_pool_ready(pool))
+		return -EBADFD;
+	if ((e->flags & ~known) || e->resv0 ||
+	    !kpool_all_zero(e->resv, ARRAY_SIZE(e->resv)))
+		return -EINVAL;
+	if (timed && !wait)
+		return -EINVAL;
+	if ((!timed && e->timeout_ns) || (!wait && e->min_complete))
+		return -EINVAL;
+	if (e->min_complete > pool->cq_entries)
+		return -EINVAL;
+
+	e->submitted = 0;
+	if (e->to_submit) {
+		ret = kpool_submit(pool, e->to_submit, &e->submitted);
+		/* A full CQ is no error for a caller that waits to reap it. */
+		if (ret == -EBUSY && wait)
+			ret = 0;
+	}
+	if (!ret && wait)
+		ret = kpool_wait(pool, e->min_complete, timed, e->timeout_ns);
+
+	err = kpool_ucmd_respond(ucmd, sizeof(*e));
+	return ret ? ret : err;
+}
+
+static int kpool_ioc_probe(struct kpool_ucmd *ucmd)
+{
+	struct kpool_probe *p = ucmd->cmd;
+	int ret;
+
+	if (p->flags || !kpool_all_zero(p->resv, ARRAY_SIZE(p->resv)))
+		return -EINVAL;
+	ret = kpool_ops_probe(p);
+	if (ret)
+		return ret;
+	return kpool_ucmd_respond(ucmd, sizeof(*p));
+}
+
+union kpool_ucmd_buffer {
+	struct kpool_setup setup;
+	struct kpool_enter enter;
+	struct kpool_probe probe;
+};
+
+struct kpool_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct kpool_ucmd *ucmd);
+};
+
+#define KPOOL_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	{								\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union kpool_ucmd_buffer) < \
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = _ioctl,					\
+		.execute = _fn,						\
+	}
+
+static const struct kpool_ioctl_op kpool_ioctl_ops[] = {
+	KPOOL_IOCTL_OP(KPOOL_IOC_SETUP, kpool_ioc_setup, struct kpool_setup, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_ENTER, kpool_ioc_enter, struct kpool_enter, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_PROBE, kpool_ioc_probe, struct kpool_probe, resv),
+};
+
+/* A handful of rows: a scan costs no more than an index, and is simpler. */
+static const struct kpool_ioctl_op *kpool_ioctl_find(unsigned int cmd)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kpool_ioctl_ops); i++)
+		if (kpool_ioctl_ops[i].ioctl_num == cmd)
+			return &kpool_ioctl_ops[i];
+	return NULL;
+}
+
+long kpool_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	const struct kpool_ioctl_op *op;
+	union kpool_ucmd_buffer buf;
+	struct kpool_ucmd ucmd = {
+		.pool = file->private_data,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	int ret;
+
+	op = kpool_ioctl_find(cmd);
+	if (!op)
+		return -ENOTTY;
+
+	/* Handlers use this size, never the copy of it inside buf. */
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	if (ucmd.user_size > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->execute(&ucmd);
+}

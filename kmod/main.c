@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kpool: a kernel-backed task pool.  /dev/kpool is a misc device; each
+ * open file is one pool.  This file holds the module parameters, the
+ * device and the pool's lifetime: open, mmap, poll, release.
+ */
+#include <linux/fs.h>
+#include <linux/log2.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include "kpool.h"
+
+unsigned int kpool_max_entries = 4096;
+module_param_named(max_entries, kpool_max_entries, uint, 0444);
+MODULE_PARM_DESC(max_entries,
+		 "Largest SQ a pool may have (power of two, at most 32768; the CQ may be twice as large)");
+
+static void kpool_pool_refs_release(struct percpu_ref *ref)
+{
+	struct kpool_pool *pool = container_of(ref, struct kpool_pool, refs);
+
+	complete(&pool->refs_done);
+}
+
+static int kpool_open(struct inode *inode, struct file *file)
+{
+	struct kpool_pool *pool;
+	int ret;
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return -ENOMEM;
+	ret = percpu_ref_init(&pool->refs, kpool_pool_refs_release, 0,
+			      GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		kfree(pool);
+		return ret;
+	}
+	init_completion(&pool->refs_done);
+	mutex_init(&pool->setup_lock);
+	mutex_init(&pool->submit_lock);
+	spin_lock_init(&pool->cq_lock);
+	init_waitqueue_head(&pool->cq_wait);
+	spin_lock_init(&pool->timeout_lock);
+	INIT_LIST_HEAD(&pool->timeouts);
+
+	file->private_data = pool;
+	return nonseekable_open(inode, file);
+}
+
+/*
+ * Runs once the last file reference is gone, which includes every mmap:
+ * no ENTER can be running.  Cancel what waits, let what runs finish (each
+ * task holds a ref), then free.
+ */
+static int kpool_release(struct inode *inode, struct file *file)
+{
+	struct kpool_pool *pool = file->private_data;
+
+	kpool_ops_cancel_all(pool);
+	percpu_ref_kill(&pool->refs);
+	wait_for_completion(&pool->refs_done);
+	percpu_ref_exit(&pool->refs);
+	kpool_rings_free(pool);
+	mutex_destroy(&pool->submit_lock);
+	mutex_destroy(&pool->setup_lock);
+	kfree(pool);
+	return 0;
+}
+
+static int kpool_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kpool_pool *pool = file->private_data;
+
+	if (!kpool_pool_ready(pool))
+		return -EBADFD;
+	return kpool_rings_mmap(pool, vma);
+}
+
+static __poll_t kpool_poll(struct file *file, poll_table *wait)
+{
+	struct kpool_pool *pool = file->private_data;
+
+	if (!kpool_pool_ready(pool))
+		return EPOLLERR;
+	poll_wait(file, &pool->cq_wait, wait);
+	/* Pairs with wq_has_sleeper() in kpool_cq_post(). */
+	smp_mb();
+	return kpool_cq_ready(pool) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static const struct file_operations kpool_fops = {
+	.owner		= THIS_MODULE,
+	.open		= kpool_open,
+	.release	= kpool_release,
+	.mmap		= kpool_mmap,
+	.poll		= kpool_poll,
+	.unlocked_ioctl	= kpool_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice kpool_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= KPOOL_DEVICE_NAME,
+	.fops	= &kpool_fops,
+};
+
+static int __init kpool_init(void)
+{
+	int ret;
+
+	if (!kpool_max_entries || kpool_max_entries > KPOOL_ENTRIES_CEILING ||
+	    !is_power_of_2(kpool_max_entries)) {
+		pr_err("kpool: max_entries must be a power of two in 1..%u\n",
+		       KPOOL_ENTRIES_CEILING);
+		return -EINVAL;
+	}
+	ret = kpool_ops_init();
+	if (ret)
+		return ret;
+	ret = kpool_tasks_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&kpool_miscdev);
+	if (ret)
+		kpool_tasks_exit();
+	return ret;
+}
+
+static void __exit kpool_exit(void)
+{
+	misc_deregister(&kpool_miscdev);
+	kpool_tasks_exit();
+	/* A pool's last ref may drop in an RCU callback running our code. */
+	rcu_barrier();
+}
+
+module_init(kpool_init);
+module_exit(kpool_exit);
+
+MODULE_DESCRIPTION("kpool: a kernel-backed task pool");
+MODULE_AUTHOR("The kpool developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The op table.  Adding an op: give it a number in uapi/linux/kpool.h, put
+ * its prep and issue in a file of its own (op_<family>.c, declared in
+ * ops.h), and add one row here.  kpool_ops_init() checks every row when
+ * the module loads.
+ */
+#include <linux/nospec.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include "kpool.h"
+#include "ops.h"
+
+static const struct kpool_op_def kpool_op_defs[] = {
+	[KPOOL_OP_NOP] = {
+		.name		= "nop",
+		.prep		= kpool_nop_prep,
+		.issue		= kpool_nop_issue,
+	},
+	[KPOOL_OP_TIMEOUT] = {
+		.name		= "timeout",
+		.prep		= kpool_timeout_prep,
+		.issue		= kpool_timeout_issue,
+		.cancel_all	= kpool_timeout_cancel_all,
+		.flags		= KPOOL_OPF_ISSUE_INLINE,
+	},
+};
+
+static_assert(ARRAY_SIZE(kpool_op_defs) == KPOOL_OP_LAST);
+
+/* A row without prep is a number the uapi reserves but this module lacks. */
+static bool kpool_op_supported(const struct kpool_op_def *def)
+{
+	return def->prep;
+}
+
+const struct kpool_op_def *kpool_op_lookup(unsigned int op)
+{
+	const struct kpool_op_def *def;
+
+	if (op >= ARRAY_SIZE(kpool_op_defs))
+		return NULL;
+	def = &kpool_op_defs[array_index_nospec(op, ARRAY_SIZE(kpool_op_defs))];
+	return kpool_op_supported(def) ? def : NULL;
+}
+
+void kpool_ops_cancel_all(struct kpool_pool *pool)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kpool_op_defs); i++)
+		if (kpool_op_defs[i].cancel_all)
+			kpool_op_defs[i].cancel_all(pool);
+}
+
+int kpool_ops_probe(struct kpool_probe *probe)
+{
+	struct kpool_probe_op __user *uops = u64_to_user_ptr(probe->ops_ptr);
+	u32 n = min_t(u32, probe->ops_len, ARRAY_SIZE(kpool_op_defs));
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		const struct kpool_op_def *def = &kpool_op_defs[i];
+		struct kpool_probe_op op = { .op = i };
+
+		if (kpool_op_supported(def)) {
+			op.flags = KPOOL_PROBE_OP_SUPPORTED;
+			strscpy(op.name, def->name, sizeof(op.name));
+		}
+		if (copy_to_user(&uops[i], &op, sizeof(op)))
+			return -EFAULT;
+	}
+	probe->last_op = ARRAY_SIZE(kpool_op_defs);
+	return 0;
+}
+
+int kpool_ops_init(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kpool_op_defs); i++) {
+		const struct kpool_op_def *def = &kpool_op_defs[i];
+
+		if (!kpool_op_supported(def))
+			continue;
+		if (!def->name || !def->issue ||
+		    strlen(def->name) >= sizeof_field(struct kpool_probe_op, name)) {
+			pr_err("kpool: op %d has an incomplete table row\n", i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shared rings: allocation, mmap, and the completion side.
+ *
+ * Three regions, each its own vmalloc_user() area so each can be mapped
+ * with its own protection: the program's indices (read-write), the SQE
+ * array (read-write) and everything the module writes (read-only).
+ */
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/vmalloc.h>
+#include "kpool.h"
+
+int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries)
+{
+	pool->user_size = PAGE_ALIGN(sizeof(*pool->user));
+	pool->sqes_size = PAGE_ALIGN(array_size(sq_entries,
+						sizeof(struct kpool_sqe)));
+	pool->kring_size = PAGE_ALIGN(struct_size(pool->kring, cqes,
+						  cq_entries));
+
+	pool->user = vmalloc_user(pool->user_size);
+	pool->sqes = vmalloc_user(pool->sqes_size);
+	pool->kring = vmalloc_user(pool->kring_size);
+	if (!pool->user || !pool->sqes || !pool->kring) {
+		kpool_rings_free(pool);
+		return -ENOMEM;
+	}
+
+	pool->sq_entries = sq_entries;
+	pool->sq_mask = sq_entries - 1;
+	pool->cq_entries = cq_entries;
+	pool->cq_mask = cq_entries - 1;
+	return 0;
+}
+
+void kpool_rings_free(struct kpool_pool *pool)
+{
+	vfree(pool->user);
+	vfree(pool->sqes);
+	vfree(pool->kring);
+	pool->user = NULL;
+	pool->sqes = NULL;
+	pool->kring = NULL;
+}
+
+void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p)
+{
+	p->sq_entries = pool->sq_entries;
+	p->cq_entries = pool->cq_entries;
+	p->sq_ring.offset = KPOOL_OFF_SQ_RING;
+	p->sq_ring.size = pool->user_size;
+	p->sqes.offset = KPOOL_OFF_SQES;
+	p->sqes.size = pool->sqes_size;
+	p->cq_ring.offset = KPOOL_OFF_CQ_RING;
+	p->cq_ring.size = pool->kring_size;
+
+	memset(&p->off, 0, sizeof(p->off));
+	p->off.sq_tail = offsetof(struct kpool_user_indices, sq_tail);
+	p->off.cq_head = offsetof(struct kpool_user_indices, cq_head);
+	p->off.sq_head = offsetof(struct kpool_kernel_ring, sq_head);
+	p->off.cq_tail = offsetof(struct kpool_kernel_ring, cq_tail);
+	p->off.cqes = offsetof(struct kpool_kernel_ring, cqes);
+}
+
+static void kpool_vma_deny_write(struct vm_area_struct *vma)
+{
+	/* Without this, mprotect() could make the mapping writable again. */
+#ifdef KPOOL_HAVE_VM_FLAGS_CLEAR
+	vm_flags_clear(vma, VM_MAYWRITE);
+#else
+	vma->vm_flags &= ~VM_MAYWRITE;
+#endif
+}
+
+int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	bool read_only = false;
+	size_t size;
+	void *mem;
+
+	switch (vma->vm_pgoff) {
+	case KPOOL_OFF_SQ_RING >> PAGE_SHIFT:
+		mem = pool->user;
+		size = pool->user_size;
+		break;
+	case KPOOL_OFF_SQES >> PAGE_SHIFT:
+		mem = pool->sqes;
+		size = pool->sqes_size;
+		break;
+	case KPOOL_OFF_CQ_RING >> PAGE_SHIFT:
+		mem = pool->kring;
+		size = pool->kring_size;
+		read_only = true;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	if (len > size)
+		return -EINVAL;
+	if (read_only) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EPERM;
+		kpool_vma_deny_write(vma);
+	}
+	return remap_vmalloc_range(vma, mem, 0);
+}
+
+/* CQEs in the ring that the program has not consumed, per its cq_head. */
+static u32 kpool_cq_in_ring(struct kpool_pool *pool, u32 tail)
+{
+	/* Pairs with the program's store-release of cq_head. */
+	return tail - smp_load_acquire(&pool->user->cq_head);
+}
+
+/*
+ * Reserve CQ slots for up to @want new tasks; returns how many it got.  A
+ * cq_head the program moved backwards or past the tail reads as a full
+ * ring: the module then takes no work, and never writes a slot it did not
+ * reserve.
+ */
+u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want)
+{
+	u64 used;
+	u32 got;
+
+	spin_lock_irq(&pool->cq_lock);
+	used = (u64)kpool_cq_in_ring(pool, pool->cq_tail) + pool->cq_reserved;
+	got = used >= pool->cq_entries ? 0 :
+		min_t(u64, want, pool->cq_entries - used);
+	pool->cq_reserved += got;
+	spin_unlock_irq(&pool->cq_lock);
+	return got;
+}
+
+void kpool_cq_unreserve(struct kpool_pool *pool, u32 n)
+{
+	if (!n)
+		return;
+	spin_lock_irq(&pool->cq_lock);
+	pool->cq_reserved -= n;
+	spin_unlock_irq(&pool->cq_lock);
+}
+
+/* Post one CQE into a slot reserved by kpool_cq_reserve().  Any context. */
+void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res)
+{
+	struct kpool_cqe *cqe;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->cq_lock, flags);
+	cqe = &pool->kring->cqes[pool->cq_tail & pool->cq_mask];
+	WRITE_ONCE(cqe->user_data, user_data);
+	WRITE_ONCE(cqe->res, res);
+	WRITE_ONCE(cqe->flags, 0);
+	pool->cq_tail++;
+	pool->cq_reserved--;
+	/* The CQE is written before the program can see the new tail. */
+	smp_store_release(&pool->kring->cq_tail, pool->cq_tail);
+	spin_unlock_irqrestore(&pool->cq_lock, flags);
+
+	if (wq_has_sleeper(&pool->cq_wait))
+		wake_up(&pool->cq_wait);
+}
+
+/* How many CQEs wait for the program; a corrupt cq_head reads as many. */
+u32 kpool_cq_ready(struct kpool_pool *pool)
+{
+	return kpool_cq_in_ring(pool, READ_ONCE(pool->cq_tail));
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of a kpool guest (busybox sh).  Runs the commands in /bin/run-list
+# (one per line) with the module loaded, and prints markers the host
+# reads: KPOOL-RUN-BEGIN/END around each command, then the kernel log.
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+PATH=/bin
+export PATH
+
+echo "KPOOL-GUEST-UP $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+if insmod /kpool.ko $(cat /bin/insmod-args 2>/dev/null); then
+	echo "KPOOL-INSMOD-OK"
+	while read -r cmd; do
+		[ -n "$cmd" ] || continue
+		echo "KPOOL-RUN-BEGIN $cmd"
+		timeout "${KPOOL_RUN_TIMEOUT:-300}" $cmd
+		echo "KPOOL-RUN-END rc=$? $cmd"
+	done < /bin/run-list
+	if rmmod kpool; then
+		echo "KPOOL-RMMOD-OK"
+	else
+		echo "KPOOL-RMMOD-FAIL"
+	fi
+else
+	echo "KPOOL-INSMOD-FAIL"
+fi
+echo "KPOOL-DMESG-BEGIN"
+dmesg
+echo "KPOOL-DMESG-END"
+echo "KPOOL-GUEST-DONE"
+poweroff -f

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Read a guest console log (see guest-init.sh) and judge it.
+#   parse-log.sh LOG
+# Prints each failure, then "RESULT passed=P failed=F skipped=S" last.
+# Counts TAP results of each command run; a boot, insmod, rmmod or guest
+# that did not finish, a command that did not end, a missing result, a
+# nonzero exit and any kernel splat each count as one failure.  Exits 1
+# when anything failed.
+set -euo pipefail
+
+log=$1
+[ -r "$log" ] || { echo "RESULT passed=0 failed=1 skipped=0"; exit 1; }
+
+# Kernel log lines that fail a run, wherever they appear.
+splat='BUG:|WARNING:|Oops|KASAN|UBSAN|lockdep|possible (recursive|circular) locking|refcount_t:|hogged CPU|Call Trace|general protection fault|Kernel panic|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|stack-protector|soft lockup|hung_task|blocked for more than'
+
+awk -v splat="$splat" '
+function fail(msg) { failed++; print "FAIL: " msg }
+function end_run(rc,   missing) {
+	missing = plan - seen
+	if (plan < 0)
+		fail(run ": printed no TAP plan")
+	else if (missing > 0)
+		fail(run ": " missing " of " plan " results missing")
+	if (rc != 0 && run_failed == 0)
+		fail(run ": exited with status " rc)
+	in_run = 0
+}
+BEGIN { passed = failed = skipped = 0; in_run = 0 }
+$0 ~ splat && !/^(ok|not ok) [0-9]+ / && !/^#/ { fail("kernel log: " $0); next }
+/^KPOOL-GUEST-UP/	{ up = 1; next }
+/^KPOOL-INSMOD-OK/	{ insmod = 1; next }
+/^KPOOL-INSMOD-FAIL/	{ fail("insmod failed"); next }
+/^KPOOL-RMMOD-OK/	{ rmmod = 1; next }
+/^KPOOL-RMMOD-FAIL/	{ fail("rmmod failed"); rmmod = 1; next }
+/^KPOOL-GUEST-DONE/	{ done = 1; next }
+/^KPOOL-VM-TIMEOUT/	{ fail("guest timed out: " $0); next }
+/^KPOOL-RUN-BEGIN /	{
+	if (in_run) fail(run ": did not end")
+	run = substr($0, 17); in_run = 1; plan = -1; seen = 0; run_failed = 0
+	next
+}
+/^KPOOL-RUN-END /	{
+	rc = $2; sub(/^rc=/, "", rc)
+	if (in_run) end_run(rc + 0)
+	next
+}
+in_run && /^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; next }
+in_run && /^ok [0-9]+ / {
+	seen++
+	if ($0 ~ /# SKIP/) skipped++; else passed++
+	next
+}
+in_run && /^not ok [0-9]+ / {
+	seen++; run_failed++; fail(run ": " $0); next
+}
+END {
+	if (in_run) fail(run ": did not end (crash or hang)")
+	if (!up) fail("guest did not boot to /init")
+	else if (!insmod && failed == 0) fail("module was not loaded")
+	if (insmod && !rmmod) fail("module was not unloaded")
+	if (up && !done) fail("guest did not finish")
+	printf "RESULT passed=%d failed=%d skipped=%d\n", passed, failed, skipped
+	exit failed ? 1 : 0
+}' "$log"

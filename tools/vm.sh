@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a kernel with an initramfs under TCG (never KVM here) and save the
+# serial console to LOG.  The verdict comes from markers in LOG, not from
+# QEMU's exit code.
+#   vm.sh KVER INITRD LOG [TIMEOUT_S]
+# KPOOL_VM_SMP (default 2) and KPOOL_VM_APPEND add to the command line.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kver=$1 initrd=$2 log=$3 limit=${4:-600}
+kernel=/boot/vmlinuz-$kver
+[ -r "$kernel" ] || die "no $kernel"
+smp=${KPOOL_VM_SMP:-2}
+# Multi-vCPU TCG guests need idle=poll, or each cross-CPU wakeup waits
+# for a timer tick (see shared/VM-NOTES.md).
+append="console=ttyS0 panic=-1 quiet idle=poll ${KPOOL_VM_APPEND:-}"
+
+rc=0
+timeout --foreground -k 10 "$limit" \
+	qemu-system-x86_64 -accel tcg -m 1G -smp "$smp" -nographic \
+	-no-reboot -kernel "$kernel" -initrd "$initrd" -append "$append" \
+	</dev/null >"$log" 2>&1 || rc=$?
+# Drop the carriage returns and terminal escapes the firmware and the
+# serial console add, so markers start their lines.
+sed -i -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' "$log"
+[ "$rc" -eq 124 ] && echo "KPOOL-VM-TIMEOUT after ${limit}s" >>"$log"
+exit 0

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * libkpool: the ring layer, a thin liburing-like API over /dev/kpool.
+ *
+ *	struct kpool_ring ring;
+ *	struct kpool_cqe *cqe;
+ *
+ *	kpool_ring_open(&ring, 64, NULL);
+ *	kpool_prep_nop(kpool_get_sqe(&ring));
+ *	kpool_submit_and_wait(&ring, 1);
+ *	kpool_peek_cqe(&ring, &cqe);
+ *	... cqe->res, cqe->user_data ...
+ *	kpool_cqe_seen(&ring, cqe);
+ *	kpool_ring_close(&ring);
+ *
+ * Every call returns 0 (or a count) on success and a negative errno on
+ * failure; errno itself is not used.  A ring is not thread-safe: one
+ * thread may produce SQEs and another consume CQEs at the same time, but
+ * two producers (or two consumers) need a lock of their own.
+ *
+ * Memory ordering follows the uapi header: the shared indices are read
+ * with __atomic load-acquire and written with __atomic store-release
+ * (GCC/Clang builtins on the plain __u32 fields the kernel shares).
+ */
+#ifndef LIBKPOOL_H
+#define LIBKPOOL_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <linux/kpool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kpool_sq {
+	__u32 *ktail;			/* shared: the program's SQ tail */
+	const __u32 *khead;		/* shared: the module's SQ head */
+	struct kpool_sqe *sqes;
+	__u32 sqe_tail;			/* local: SQEs handed out by get_sqe */
+	__u32 mask;
+	__u32 entries;
+};
+
+struct kpool_cq {
+	__u32 *khead;			/* shared: the program's CQ head */
+	const __u32 *ktail;		/* shared: the module's CQ tail */
+	const struct kpool_cqe *cqes;
+	__u32 mask;
+	__u32 entries;
+};
+
+struct kpool_ring {
+	struct kpool_sq sq;
+	struct kpool_cq cq;
+	int fd;
+	__u32 features;			/* KPOOL_FEAT_* from SETUP */
+	void *map_sq_ring;
+	void *map_sqes;
+	void *map_cq_ring;
+	size_t size_sq_ring;
+	size_t size_sqes;
+	size_t size_cq_ring;
+	int owns_fd;
+};
+
+struct kpool_ring_params {
+	__u32 cq_entries;		/* 0: twice the SQ */
+	__u32 flags;			/* KPOOL_SETUP_*, none yet: 0 */
+};
+
+/*
+ * Set up the pool of an open /dev/kpool file @fd with @entries SQ slots
+ * (a power of two) and map its rings.  @params may be NULL.  The ring does
+ * not own @fd: kpool_ring_exit() leaves it open.
+ * Errors: the SETUP ioctl's (EINVAL, E2BIG, EBUSY, ENOMEM), mmap's.
+ */
+int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
+		    const struct kpool_ring_params *params);
+
+/* Open /dev/kpool and kpool_ring_init() it; the ring owns the fd. */
+int kpool_ring_open(struct kpool_ring *ring, unsigned int entries,
+		    const struct kpool_ring_params *params);
+
+/* Unmap the rings; close the fd if the ring opened it. */
+void kpool_ring_exit(struct kpool_ring *ring);
+static inline void kpool_ring_close(struct kpool_ring *ring)
+{
+	kpool_ring_exit(ring);
+}
+
+/*
+ * Publish the SQEs taken with kpool_get_sqe() and submit them; returns how
+ * many the module took (>= 0), or a negative errno (EBUSY: the CQ has no
+ * room; reap CQEs first).
+ */
+int kpool_submit(struct kpool_ring *ring);
+
+/* Submit, then wait until at least @wait_nr CQEs are ready. */
+int kpool_submit_and_wait(struct kpool_ring *ring, unsigned int wait_nr);
+
+/*
+ * Wait for a CQE (forever, or at most @timeout_ns); on success *cqe_ptr
+ * points at it and stays valid until kpool_cqe_seen().
+ * Errors: ETIME (timed out), EINTR (signal).
+ */
+int kpool_wait_cqe(struct kpool_ring *ring, struct kpool_cqe **cqe_ptr);
+int kpool_wait_cqe_timeout(struct kpool_ring *ring,
+			   struct kpool_cqe **cqe_ptr, uint64_t timeout_ns);
+
+/* The raw ENTER ioctl; returns 0 or a negative errno, *submitted if set. */
+int kpool_enter(int fd, unsigned int to_submit, unsigned int min_complete,
+		unsigned int flags, uint64_t timeout_ns, unsigned int *submitted);
+
+/* Which ops the running module has (PROBE); @ops may be NULL. */
+int kpool_probe_ops(int fd, struct kpool_probe_op *ops, unsigned int ops_len,
+		    unsigned int *last_op);
+
+/* ---- inline helpers: the hot path makes no call into the library ---- */
+
+static inline __u32 kpool_load_acquire(const __u32 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void kpool_store_release(__u32 *p, __u32 v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* SQ slots free for kpool_get_sqe(). */
+static inline unsigned int kpool_sq_space_left(const struct kpool_ring *ring)
+{
+	return ring->sq.entries -
+		(ring->sq.sqe_tail - kpool_load_acquire(ring->sq.khead));
+}
+
+/* The next free SQE, zeroed, or NULL if the SQ is full. */
+static inline struct kpool_sqe *kpool_get_sqe(struct kpool_ring *ring)
+{
+	struct kpool_sq *sq = &ring->sq;
+	struct kpool_sqe *sqe;
+
+	if (!kpool_sq_space_left(ring))
+		return NULL;
+	sqe = &sq->sqes[sq->sqe_tail & sq->mask];
+	sq->sqe_tail++;
+	memset(sqe, 0, sizeof(*sqe));
+	return sqe;
+}
+
+static inline void kpool_sqe_set_data(struct kpool_sqe *sqe, __u64 data)
+{
+	sqe->user_data = data;
+}
+
+static inline void kpool_prep_nop(struct kpool_sqe *sqe)
+{
+	sqe->op = KPOOL_OP_NOP;
+}
+
+/* Completes with res 0 after @delay_ns nanoseconds, never earlier. */
+static inline void kpool_prep_timeout(struct kpool_sqe *sqe, __u64 delay_ns)
+{
+	sqe->op = KPOOL_OP_TIMEOUT;
+	sqe->off = delay_ns;
+}
+
+/* CQEs ready to be read. */
+static inline unsigned int kpool_cq_ready(const struct kpool_ring *ring)
+{
+	return kpool_load_acquire(ring->cq.ktail) - *ring->cq.khead;
+}
+
+/* The next CQE if one is ready: 0, else -EAGAIN. */
+static inline int kpool_peek_cqe(struct kpool_ring *ring,
+				 struct kpool_cqe **cqe_ptr)
+{
+	struct kpool_cq *cq = &ring->cq;
+	__u32 head = *cq->khead;
+
+	if (kpool_load_acquire(cq->ktail) == head)
+		return -EAGAIN;
+	*cqe_ptr = (struct kpool_cqe *)&cq->cqes[head & cq->mask];
+	return 0;
+}
+
+/* Hand @n CQEs back to the module. */
+static inline void kpool_cq_advance(struct kpool_ring *ring, unsigned int n)
+{
+	kpool_store_release(ring->cq.khead, *ring->cq.khead + n);
+}
+
+static inline void kpool_cqe_seen(struct kpool_ring *ring,
+				  struct kpool_cqe *cqe)
+{
+	(void)cqe;
+	kpool_cq_advance(ring, 1);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBKPOOL_H */
