@@ -11,6 +11,8 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 PATH=/bin
 export PATH
 
+# The firmware may leave its last line unterminated.
+echo
 echo "KPOOL-GUEST-UP $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 if insmod /kpool.ko $(cat /bin/insmod-args 2>/dev/null); then
 	echo "KPOOL-INSMOD-OK"
