@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Read a guest console log (see guest-init.sh) and judge it.
-#   parse-log.sh LOG
+#   parse-log.sh [--no-tap] LOG
+# With --no-tap the commands are plain programs: each counts as one
+# result, passed if it exits 0.
 # Prints each failure, then "RESULT passed=P failed=F skipped=S" last.
 # Counts TAP results of each command run; a boot, insmod, rmmod or guest
 # that did not finish, a command that did not end, a missing result, a
@@ -9,15 +11,25 @@
 # when anything failed.
 set -euo pipefail
 
+tap=1
+if [ "${1:-}" = --no-tap ]; then
+	tap=0
+	shift
+fi
 log=$1
 [ -r "$log" ] || { echo "RESULT passed=0 failed=1 skipped=0"; exit 1; }
 
 # Kernel log lines that fail a run, wherever they appear.
 splat='BUG:|WARNING:|Oops|KASAN|UBSAN|lockdep|possible (recursive|circular) locking|refcount_t:|hogged CPU|Call Trace|general protection fault|Kernel panic|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|stack-protector|soft lockup|hung_task|blocked for more than'
 
-awk -v splat="$splat" '
+awk -v splat="$splat" -v tap="$tap" '
 function fail(msg) { failed++; print "FAIL: " msg }
 function end_run(rc,   missing) {
+	if (!tap) {
+		if (rc == 0) passed++; else fail(run ": exited with status " rc)
+		in_run = 0
+		return
+	}
 	missing = plan - seen
 	if (plan < 0)
 		fail(run ": printed no TAP plan")

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Prove the guest-log judge can fail: feed parse-log.sh a good log and
+# logs with one fault each, and check each verdict.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+good() {
+	cat <<'LOG'
+Booting from ROM..
+KPOOL-GUEST-UP 6.12 cpus=2
+KPOOL-INSMOD-OK
+KPOOL-RUN-BEGIN a_test
+TAP version 13
+1..2
+ok 1 a.one
+ok 2 a.two # SKIP not here
+KPOOL-RUN-END rc=0 a_test
+KPOOL-RMMOD-OK
+KPOOL-DMESG-BEGIN
+[    2.2] kpool: loading out-of-tree module taints kernel.
+KPOOL-DMESG-END
+KPOOL-GUEST-DONE
+LOG
+}
+
+bad=0
+expect() {	# expect WANT_RC NAME < log
+	local want=$1 name=$2 rc
+	cat >"$dir/$name.log"
+	"$KPOOL_TOP/tools/parse-log.sh" "$dir/$name.log" >"$dir/$name.out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		say "parse-log: '$name' gave rc=$rc, expected $want"
+		cat "$dir/$name.out" >&2
+		bad=1
+	fi
+}
+
+good | expect 0 good
+good | sed 's/^ok 1 a.one/not ok 1 a.one/' | expect 1 failed-test
+good | sed '/^ok 1 a.one/d' | expect 1 missing-result
+good | sed 's/RUN-END rc=0/RUN-END rc=1/' | expect 1 nonzero-exit
+good | sed '/KPOOL-RUN-END/d' | expect 1 run-never-ended
+good | sed 's/KPOOL-INSMOD-OK/KPOOL-INSMOD-FAIL/' | expect 1 insmod-failed
+good | sed 's/KPOOL-RMMOD-OK/KPOOL-RMMOD-FAIL/' | expect 1 rmmod-failed
+good | sed '/KPOOL-GUEST-DONE/d' | expect 1 guest-unfinished
+good | sed '/KPOOL-GUEST-UP/d' | expect 1 no-boot
+good | sed 's/^\[    2.2\].*/[    3.1] WARNING: CPU: 0 PID: 1 at kmod\/ring.c:9/' | expect 1 warn
+good | sed 's/^\[    2.2\].*/[    3.1] BUG: KASAN: slab-use-after-free in kpool_release/' | expect 1 kasan
+good | sed 's/^\[    2.2\].*/[    3.1] workqueue: kpool_task_work hogged CPU for >10000us 4 times/' | expect 1 hog
+printf 'KPOOL-VM-TIMEOUT after 9s\n' | cat <(good) - | expect 1 timeout
+grep -q . "$dir/good.out" && grep -q 'RESULT passed=1 failed=0 skipped=1' "$dir/good.out" ||
+	{ say "parse-log: good log miscounted: $(cat "$dir/good.out")"; bad=1; }
+exit $bad
