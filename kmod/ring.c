@@ -11,6 +11,10 @@
 #include <linux/vmalloc.h>
 #include "kpool.h"
 
+/* The ABI's entry sizes are part of the contract with every program. */
+static_assert(sizeof(struct kpool_sqe) == 64);
+static_assert(sizeof(struct kpool_cqe) == 16);
+
 int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries)
 {
 	pool->user_size = PAGE_ALIGN(sizeof(*pool->user));
@@ -155,7 +159,8 @@ void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res)
 	WRITE_ONCE(cqe->user_data, user_data);
 	WRITE_ONCE(cqe->res, res);
 	WRITE_ONCE(cqe->flags, 0);
-	pool->cq_tail++;
+	/* Waiters read cq_tail without the lock, in kpool_cq_ready(). */
+	WRITE_ONCE(pool->cq_tail, pool->cq_tail + 1);
 	pool->cq_reserved--;
 	/* The CQE is written before the program can see the new tail. */
 	smp_store_release(&pool->kring->cq_tail, pool->cq_tail);

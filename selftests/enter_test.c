@@ -19,8 +19,7 @@ FIXTURE(enter) {
 FIXTURE_SETUP(enter)
 {
 	self->up = 0;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, NULL));
 	self->up = 1;
 	kp_enter_init(&self->e);
@@ -201,8 +200,7 @@ FIXTURE_VARIANT_ADD(bad_sqe, timeout_beyond_ktime) {
 FIXTURE_SETUP(bad_sqe)
 {
 	self->up = 0;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, NULL));
 	self->up = 1;
 }

@@ -23,6 +23,13 @@ static inline int kp_dev_present(void)
 	return access(KPOOL_DEV, F_OK) == 0;
 }
 
+/* In a test or fixture setup: skip unless the module is loaded. */
+#define KP_REQUIRE_MODULE()						\
+	do {								\
+		if (!kp_dev_present())					\
+			SKIP(return, "kpool module not loaded");	\
+	} while (0)
+
 static inline int kp_open(void)
 {
 	return open(KPOOL_DEV, O_RDWR | O_CLOEXEC);

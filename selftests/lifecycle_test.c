@@ -33,8 +33,7 @@ FIXTURE(lifecycle) {
 FIXTURE_SETUP(lifecycle)
 {
 	self->up = 0;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_ring_open(&self->ring, 256, NULL));
 	self->up = 1;
 }
@@ -175,8 +174,7 @@ TEST(two_pools_are_independent)
 	struct kpool_cqe ca[8], cb[8];
 	unsigned int i, na, nb, stray = 0;
 
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_ring_open(&a, 8, NULL));
 	ASSERT_EQ(0, kpool_ring_open(&b, 8, NULL));
 	kp_queue_nops(&a, 4, 100);
@@ -256,8 +254,7 @@ FIXTURE(stress) {
 FIXTURE_SETUP(stress)
 {
 	memset(&self->s, 0, sizeof(self->s));
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	self->s.seen = calloc(STRESS_MAX, 1);
 	ASSERT_NE(NULL, self->s.seen);
 	ASSERT_EQ(0, kpool_ring_open(&self->s.ring, 64, NULL));

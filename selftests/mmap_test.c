@@ -30,8 +30,7 @@ static const struct kpool_region *region_of(const struct kpool_setup *p,
 FIXTURE_SETUP(mmap)
 {
 	self->fd = -1;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	self->fd = kp_open();
 	ASSERT_LE(0, self->fd);
 	kp_setup_init(&self->p, 64, 0);

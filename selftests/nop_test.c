@@ -27,8 +27,7 @@ FIXTURE_VARIANT_ADD(nop, whole_ring) { .entries = 256, .batch = 256 };
 FIXTURE_SETUP(nop)
 {
 	self->up = 0;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_ring_open(&self->ring, variant->entries, NULL));
 	self->up = 1;
 	memset(self->seen, 0, sizeof(self->seen));
@@ -74,8 +73,7 @@ FIXTURE_SETUP(cq_full)
 	struct kpool_ring_params params = { .cq_entries = 8 };
 
 	self->up = 0;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &params));
 	self->up = 1;
 }

@@ -11,8 +11,7 @@ TEST(open_and_close)
 {
 	int fd;
 
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	fd = kp_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, close(fd));
@@ -27,8 +26,7 @@ FIXTURE(setup) {
 FIXTURE_SETUP(setup)
 {
 	self->fd = -1;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	self->fd = kp_open();
 	ASSERT_LE(0, self->fd);
 	kp_setup_init(&self->p, 8, 0);
@@ -202,8 +200,7 @@ FIXTURE_VARIANT_ADD(bad_entries, sq_huge) { .sq = 0x80000000u };
 FIXTURE_SETUP(bad_entries)
 {
 	self->fd = -1;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	self->fd = kp_open();
 	ASSERT_LE(0, self->fd);
 	self->max = kp_param("max_entries");
@@ -238,8 +235,7 @@ FIXTURE(probe) {
 FIXTURE_SETUP(probe)
 {
 	self->fd = -1;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	self->fd = kp_open();
 	ASSERT_LE(0, self->fd);
 	memset(&self->p, 0, sizeof(self->p));

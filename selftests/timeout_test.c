@@ -14,8 +14,7 @@ FIXTURE(timeout) {
 FIXTURE_SETUP(timeout)
 {
 	self->up = 0;
-	if (!kp_dev_present())
-		SKIP(return, "kpool module not loaded");
+	KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, NULL));
 	self->up = 1;
 }
