@@ -5,6 +5,7 @@
  * accepts (the end of its first version), so structs can grow.
  */
 #include <linux/fs.h>
+#include <linux/ktime.h>
 #include <linux/uaccess.h>
 #include "kpool.h"
 
@@ -38,13 +39,19 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 	struct kpool_pool *pool = ucmd->pool;
 	u32 sq = p->sq_entries;
 	u32 cq = p->cq_entries ? p->cq_entries : 2 * sq;
+	u32 capacity = p->capacity ? p->capacity :
+		min(sq, kpool_max_capacity);
+	u32 max_waiting = p->max_waiting ? p->max_waiting : cq;
 	int ret;
 
-	if (p->flags || p->resv0 || !kpool_all_zero(p->resv, ARRAY_SIZE(p->resv)))
+	if ((p->flags & ~KPOOL_SETUP_BLOCKING) || p->resv0 ||
+	    !kpool_all_zero(p->resv, ARRAY_SIZE(p->resv)))
 		return -EINVAL;
 	if (!sq || sq > kpool_max_entries || !is_power_of_2(sq))
 		return -EINVAL;
 	if (cq < sq || cq > 2 * kpool_max_entries || !is_power_of_2(cq))
+		return -EINVAL;
+	if (capacity > kpool_max_capacity || max_waiting > cq)
 		return -EINVAL;
 
 	mutex_lock(&pool->setup_lock);
@@ -56,6 +63,11 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 	if (ret)
 		goto out;
 
+	pool->capacity = capacity;
+	pool->max_waiting = max_waiting;
+	pool->blocking = p->flags & KPOOL_SETUP_BLOCKING;
+	p->capacity = capacity;
+	p->max_waiting = max_waiting;
 	p->features = KPOOL_FEAT_NODROP;
 	kpool_rings_report(pool, p);
 	ret = kpool_ucmd_respond(ucmd, sizeof(*p));
@@ -70,6 +82,14 @@ out:
 	return ret;
 }
 
+/* The absolute end of a call's waiting: KTIME_MAX for none. */
+static ktime_t kpool_deadline_of(bool timed, u64 timeout_ns)
+{
+	if (!timed)
+		return KTIME_MAX;
+	return ktime_add_ns(ktime_get(), min_t(u64, timeout_ns, KTIME_MAX / 2));
+}
+
 static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 {
 	const u32 known = KPOOL_ENTER_GETEVENTS | KPOOL_ENTER_TIMEOUT;
@@ -77,6 +97,7 @@ static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 	struct kpool_pool *pool = ucmd->pool;
 	bool wait = e->flags & KPOOL_ENTER_GETEVENTS;
 	bool timed = e->flags & KPOOL_ENTER_TIMEOUT;
+	ktime_t end;
 	int ret = 0, err;
 
 	if (!kpool_pool_ready(pool))
@@ -84,25 +105,76 @@ static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 	if ((e->flags & ~known) || e->resv0 ||
 	    !kpool_all_zero(e->resv, ARRAY_SIZE(e->resv)))
 		return -EINVAL;
-	if (timed && !wait)
-		return -EINVAL;
 	if ((!timed && e->timeout_ns) || (!wait && e->min_complete))
 		return -EINVAL;
 	if (e->min_complete > pool->cq_entries)
 		return -EINVAL;
 
+	end = kpool_deadline_of(timed, e->timeout_ns);
 	e->submitted = 0;
 	if (e->to_submit) {
-		ret = kpool_submit(pool, e->to_submit, &e->submitted);
+		ret = kpool_submit(pool, e->to_submit, end, &e->submitted);
 		/* A full CQ is no error for a caller that waits to reap it. */
 		if (ret == -EBUSY && wait)
 			ret = 0;
 	}
 	if (!ret && wait)
-		ret = kpool_wait(pool, e->min_complete, timed, e->timeout_ns);
+		ret = kpool_wait(pool, e->min_complete, end);
 
 	err = kpool_ucmd_respond(ucmd, sizeof(*e));
 	return ret ? ret : err;
+}
+
+static int kpool_ioc_tune(struct kpool_ucmd *ucmd)
+{
+	struct kpool_tune *t = ucmd->cmd;
+	struct kpool_pool *pool = ucmd->pool;
+
+	if (!kpool_pool_ready(pool))
+		return -EBADFD;
+	if (t->flags || !kpool_all_zero(t->resv, ARRAY_SIZE(t->resv)))
+		return -EINVAL;
+	if (!t->capacity || t->capacity > kpool_max_capacity)
+		return -EINVAL;
+	kpool_sched_tune(pool, t->capacity, &t->prev_capacity);
+	return kpool_ucmd_respond(ucmd, sizeof(*t));
+}
+
+static int kpool_ioc_drain(struct kpool_ucmd *ucmd)
+{
+	struct kpool_drain *d = ucmd->cmd;
+	struct kpool_pool *pool = ucmd->pool;
+	bool timed = d->flags & KPOOL_DRAIN_TIMEOUT;
+	int ret, err;
+
+	if (!kpool_pool_ready(pool))
+		return -EBADFD;
+	if ((d->flags & ~KPOOL_DRAIN_TIMEOUT) || d->resv0 ||
+	    !kpool_all_zero(d->resv, ARRAY_SIZE(d->resv)))
+		return -EINVAL;
+	if (!timed && d->timeout_ns)
+		return -EINVAL;
+	ret = kpool_sched_drain(pool, kpool_deadline_of(timed, d->timeout_ns));
+	d->drained = !ret;
+	err = kpool_ucmd_respond(ucmd, sizeof(*d));
+	return ret ? ret : err;
+}
+
+static int kpool_ioc_stats(struct kpool_ucmd *ucmd)
+{
+	struct kpool_stats *st = ucmd->cmd;
+	struct kpool_pool *pool = ucmd->pool;
+	int ret;
+
+	if (!kpool_pool_ready(pool))
+		return -EBADFD;
+	if (st->flags || st->resv0 ||
+	    !kpool_all_zero(st->resv, ARRAY_SIZE(st->resv)))
+		return -EINVAL;
+	ret = kpool_stats_read(pool, st);
+	if (ret)
+		return ret;
+	return kpool_ucmd_respond(ucmd, sizeof(*st));
 }
 
 static int kpool_ioc_probe(struct kpool_ucmd *ucmd)
@@ -122,6 +194,9 @@ union kpool_ucmd_buffer {
 	struct kpool_setup setup;
 	struct kpool_enter enter;
 	struct kpool_probe probe;
+	struct kpool_tune tune;
+	struct kpool_drain drain;
+	struct kpool_stats stats;
 };
 
 struct kpool_ioctl_op {
@@ -145,6 +220,9 @@ static const struct kpool_ioctl_op kpool_ioctl_ops[] = {
 	KPOOL_IOCTL_OP(KPOOL_IOC_SETUP, kpool_ioc_setup, struct kpool_setup, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_ENTER, kpool_ioc_enter, struct kpool_enter, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_PROBE, kpool_ioc_probe, struct kpool_probe, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_TUNE, kpool_ioc_tune, struct kpool_tune, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_DRAIN, kpool_ioc_drain, struct kpool_drain, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_STATS, kpool_ioc_stats, struct kpool_stats, resv),
 };
 
 /* A handful of rows: a scan costs no more than an index, and is simpler. */

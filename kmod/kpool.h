@@ -25,6 +25,8 @@
 #define KPOOL_INTERNAL_H
 
 #include <linux/completion.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu-refcount.h>
@@ -48,6 +50,15 @@ struct kpool_kernel_ring {
 	u32 sq_head ____cacheline_aligned_in_smp;
 	u32 cq_tail ____cacheline_aligned_in_smp;
 	struct kpool_cqe cqes[] ____cacheline_aligned_in_smp;
+};
+
+/* The queues and settings of one pool's scheduler (sched.c). */
+#define KPOOL_NR_PRIO		2
+
+/* Counters of a pool, in the uapi layout; updated under sched_lock. */
+struct kpool_pool_stats {
+	struct kpool_counters total;
+	struct kpool_counters op[KPOOL_OP_LAST];
 };
 
 struct kpool_pool {
@@ -85,9 +96,31 @@ struct kpool_pool {
 	u32			cq_mask;
 	wait_queue_head_t	cq_wait;	/* ENTER waiters and poll() */
 
-	/* Armed TIMEOUT tasks (op_timeout.c), cancelled at close. */
-	spinlock_t		timeout_lock;
-	struct list_head	timeouts;
+	/*
+	 * The scheduler (sched.c).  Irq-safe for the same reason.  Every
+	 * task the pool took is on tasks until it completes; waiting ones
+	 * are also on waitq[prio].
+	 */
+	spinlock_t		sched_lock;
+	u32			capacity;
+	u32			max_waiting;
+	u32			running;
+	u32			waiting;
+	bool			blocking;	/* KPOOL_SETUP_BLOCKING */
+	bool			draining;
+	struct list_head	tasks;
+	struct list_head	waitq[KPOOL_NR_PRIO];
+	wait_queue_head_t	room_wait;	/* blocked submitters */
+	wait_queue_head_t	idle_wait;	/* DRAIN */
+	struct kpool_pool_stats	stats;
+};
+
+/* Where a task is in its life; changed only under sched_lock. */
+enum kpool_task_state {
+	KPOOL_TASK_NEW,		/* taken, not yet given to the scheduler */
+	KPOOL_TASK_WAITING,	/* on waitq, holds no slot */
+	KPOOL_TASK_RUNNING,	/* holds a capacity slot */
+	KPOOL_TASK_DONE,	/* completed: its CQE is posted */
 };
 
 /* Room for an op's private state inside its task; see kpool_task_data(). */
@@ -98,6 +131,19 @@ struct kpool_task {
 	struct kpool_pool	*pool;
 	const struct kpool_op_def *def;
 	u64			user_data;
+	u8			op;
+	u8			prio;
+	u8			sqe_flags;	/* KPOOL_SQE_* */
+	u8			state;		/* enum kpool_task_state */
+	bool			cancel_requested; /* see kpool_task_should_stop() */
+	bool			deadline_armed;
+	u32			cpu;
+	u64			submit_ns;
+	u64			start_ns;
+	u64			deadline;	/* ktime ns; 0: none */
+	struct list_head	pool_node;	/* pool->tasks */
+	struct list_head	sched_node;	/* pool->waitq[], or local lists */
+	struct hrtimer		deadline_timer;	/* while waiting */
 	unsigned long		data[KPOOL_TASK_DATA_SIZE / sizeof(unsigned long)];
 };
 
@@ -121,23 +167,35 @@ struct kpool_op_def {
 	int (*prep)(struct kpool_task *task, const struct kpool_sqe *sqe);
 	/*
 	 * Runs the task and returns its result, or -EIOCBQUEUED when the op
-	 * will call kpool_task_complete() itself later.
+	 * will call kpool_task_done() itself later.
 	 */
 	int (*issue)(struct kpool_task *task);
-	/* At close: complete every task of this op still armed. */
-	void (*cancel_all)(struct kpool_pool *pool);
+	/*
+	 * Stop a running task, under sched_lock, without sleeping.  Returns
+	 * KPOOL_CANCEL_STOPPED if it stopped it and the caller must complete
+	 * it, 0 if the task will complete itself soon, or -EALREADY.  Ops
+	 * without it cannot be stopped once running.
+	 */
+	int (*cancel)(struct kpool_task *task);
 	unsigned int flags;
 };
 
+#define KPOOL_CANCEL_STOPPED	1
+
 /*
- * issue() only arms something (a timer) and never blocks: call it from
- * the submitter rather than spending a worker on it.
+ * KPOOL_OPF_ISSUE_INLINE: issue() only arms something (a timer) and never
+ *	blocks: call it where the task starts instead of on a worker.
+ * KPOOL_OPF_CONTROL: acts on the pool itself (CANCEL): runs at once in
+ *	ENTER, never waits, takes no capacity slot.
+ * KPOOL_OPF_LONG: runs long on a CPU: use a CPU-intensive workqueue so it
+ *	never holds back the other work of its CPU.
  */
 #define KPOOL_OPF_ISSUE_INLINE	BIT(0)
+#define KPOOL_OPF_CONTROL	BIT(1)
+#define KPOOL_OPF_LONG		BIT(2)
 
 /* ops.c */
 const struct kpool_op_def *kpool_op_lookup(unsigned int op);
-void kpool_ops_cancel_all(struct kpool_pool *pool);
 int kpool_ops_probe(struct kpool_probe *probe);
 int kpool_ops_init(void);
 
@@ -151,11 +209,40 @@ void kpool_cq_unreserve(struct kpool_pool *pool, u32 n);
 void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res);
 u32 kpool_cq_ready(struct kpool_pool *pool);
 
+/* sched.c */
+void kpool_sched_init(struct kpool_pool *pool);
+int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task);
+void kpool_sched_kick(struct kpool_pool *pool);
+void kpool_sched_complete(struct kpool_task *task, s32 res);
+void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
+			unsigned int op, s32 res);
+void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op);
+int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end);
+int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all);
+int kpool_sched_tune(struct kpool_pool *pool, u32 capacity, u32 *prev);
+int kpool_sched_drain(struct kpool_pool *pool, ktime_t end);
+bool kpool_task_should_stop(struct kpool_task *task, int *res);
+bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
+			  ktime_t expires);
+
+/* stats.c */
+void kpool_stats_submitted(struct kpool_pool *pool, struct kpool_task *task);
+void kpool_stats_started(struct kpool_pool *pool, struct kpool_task *task);
+void kpool_stats_waiting(struct kpool_pool *pool, struct kpool_task *task,
+			 int delta);
+void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
+		      s32 res, u64 now);
+void kpool_stats_rejected(struct kpool_pool *pool, unsigned int op);
+int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st);
+
 /* submit.c */
-int kpool_submit(struct kpool_pool *pool, u32 to_submit, u32 *submitted);
-int kpool_wait(struct kpool_pool *pool, u32 min_complete, bool timed,
-	       u64 timeout_ns);
-void kpool_task_complete(struct kpool_task *task, s32 res);
+int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
+		 u32 *submitted);
+int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
+int kpool_task_run(struct kpool_task *task);
+void kpool_task_done(struct kpool_task *task, s32 res);
+void kpool_task_finish(struct kpool_task *task, s32 res);
+void kpool_task_release(struct kpool_task *task);
 int kpool_tasks_init(void);
 void kpool_tasks_exit(void);
 
@@ -164,6 +251,21 @@ long kpool_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* main.c */
 extern unsigned int kpool_max_entries;
+extern unsigned int kpool_max_capacity;
+extern unsigned int kpool_burn_max_ms;
+
+/*
+ * Wait interruptibly for @cond until the absolute time @end (KTIME_MAX: no
+ * limit).  0, -ETIME, or -EINTR: never -ERESTARTSYS, since a restarted
+ * ENTER would report submitted = 0 for SQEs this call already took.
+ */
+#define kpool_wait_event_until(wq, cond, end) ({			\
+	ktime_t __end = (end);						\
+	ktime_t __left = __end == KTIME_MAX ? KTIME_MAX :		\
+		max_t(ktime_t, ktime_sub(__end, ktime_get()), 0);	\
+	long __ret = wait_event_interruptible_hrtimeout(wq, cond, __left); \
+	__ret == -ERESTARTSYS ? -EINTR : (int)__ret;			\
+})
 
 static inline bool kpool_pool_ready(struct kpool_pool *pool)
 {

@@ -18,6 +18,19 @@ module_param_named(max_entries, kpool_max_entries, uint, 0444);
 MODULE_PARM_DESC(max_entries,
 		 "Largest SQ a pool may have (power of two, at most 32768; the CQ may be twice as large)");
 
+unsigned int kpool_max_capacity = 1024;
+module_param_named(max_capacity, kpool_max_capacity, uint, 0444);
+MODULE_PARM_DESC(max_capacity,
+		 "Most tasks one pool may run at once (1..65536)");
+
+unsigned int kpool_burn_max_ms = 10000;
+module_param_named(burn_max_ms, kpool_burn_max_ms, uint, 0444);
+MODULE_PARM_DESC(burn_max_ms,
+		 "Longest BURN task, in ms (at most 600000)");
+
+#define KPOOL_CAPACITY_CEILING	65536U
+#define KPOOL_BURN_MS_CEILING	600000U
+
 static void kpool_pool_refs_release(struct percpu_ref *ref)
 {
 	struct kpool_pool *pool = container_of(ref, struct kpool_pool, refs);
@@ -44,8 +57,7 @@ static int kpool_open(struct inode *inode, struct file *file)
 	mutex_init(&pool->submit_lock);
 	spin_lock_init(&pool->cq_lock);
 	init_waitqueue_head(&pool->cq_wait);
-	spin_lock_init(&pool->timeout_lock);
-	INIT_LIST_HEAD(&pool->timeouts);
+	kpool_sched_init(pool);
 
 	file->private_data = pool;
 	return nonseekable_open(inode, file);
@@ -53,14 +65,15 @@ static int kpool_open(struct inode *inode, struct file *file)
 
 /*
  * Runs once the last file reference is gone, which includes every mmap:
- * no ENTER can be running.  Cancel what waits, let what runs finish (each
- * task holds a ref), then free.
+ * no ENTER can be running.  Cancel everything: waiting tasks complete
+ * with -ECANCELED, running ones are stopped where their op allows and
+ * otherwise finish; each holds a ref, so wait for them, then free.
  */
 static int kpool_release(struct inode *inode, struct file *file)
 {
 	struct kpool_pool *pool = file->private_data;
 
-	kpool_ops_cancel_all(pool);
+	kpool_sched_cancel(pool, 0, true);
 	percpu_ref_kill(&pool->refs);
 	wait_for_completion(&pool->refs_done);
 	percpu_ref_exit(&pool->refs);
@@ -116,6 +129,12 @@ static int __init kpool_init(void)
 	    !is_power_of_2(kpool_max_entries)) {
 		pr_err("kpool: max_entries must be a power of two in 1..%u\n",
 		       KPOOL_ENTRIES_CEILING);
+		return -EINVAL;
+	}
+	if (!kpool_max_capacity || kpool_max_capacity > KPOOL_CAPACITY_CEILING ||
+	    kpool_burn_max_ms > KPOOL_BURN_MS_CEILING) {
+		pr_err("kpool: max_capacity must be in 1..%u, burn_max_ms at most %u\n",
+		       KPOOL_CAPACITY_CEILING, KPOOL_BURN_MS_CEILING);
 		return -EINVAL;
 	}
 	ret = kpool_ops_init();

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TIMEOUT: completes after a delay.  An hrtimer does the waiting, so the
- * task holds no worker.  Armed tasks sit on the pool's timeouts list;
- * whoever takes a task off that list (the timer, or cancel at close) is
- * the one that completes it.
+ * task holds no worker (it does hold a capacity slot).  The timer expires
+ * at the delay or at the task's deadline, whichever is first.
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -11,10 +10,18 @@
 
 struct kpool_timeout {
 	struct hrtimer		timer;
-	struct list_head	node;
 	struct kpool_task	*task;
 	u64			delay_ns;
+	bool			by_deadline;	/* expires at the deadline */
 };
+
+static enum hrtimer_restart kpool_timeout_fired(struct hrtimer *timer)
+{
+	struct kpool_timeout *t = container_of(timer, struct kpool_timeout, timer);
+
+	kpool_task_done(t->task, t->by_deadline ? -ETIME : 0);
+	return HRTIMER_NORESTART;
+}
 
 int kpool_timeout_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
@@ -26,66 +33,41 @@ int kpool_timeout_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 		return -EINVAL;
 	t->task = task;
 	t->delay_ns = sqe->off;
+	/* Set up now: a cancel may look at the timer before it is armed. */
+#ifdef KPOOL_HAVE_HRTIMER_SETUP
+	hrtimer_setup(&t->timer, kpool_timeout_fired, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_ABS);
+#else
+	hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	t->timer.function = kpool_timeout_fired;
+#endif
 	return 0;
-}
-
-/* Take @t off the armed list; true if the caller now owns its completion. */
-static bool kpool_timeout_claim(struct kpool_pool *pool, struct kpool_timeout *t)
-{
-	unsigned long flags;
-	bool owner;
-
-	spin_lock_irqsave(&pool->timeout_lock, flags);
-	owner = !list_empty(&t->node);
-	list_del_init(&t->node);
-	spin_unlock_irqrestore(&pool->timeout_lock, flags);
-	return owner;
-}
-
-static enum hrtimer_restart kpool_timeout_fired(struct hrtimer *timer)
-{
-	struct kpool_timeout *t = container_of(timer, struct kpool_timeout, timer);
-
-	if (kpool_timeout_claim(t->task->pool, t))
-		kpool_task_complete(t->task, 0);
-	return HRTIMER_NORESTART;
 }
 
 int kpool_timeout_issue(struct kpool_task *task)
 {
 	struct kpool_timeout *t = kpool_task_data(task, struct kpool_timeout);
-	struct kpool_pool *pool = task->pool;
+	u64 end = min_t(u64, ktime_get_ns() + t->delay_ns, KTIME_MAX);
 
-#ifdef KPOOL_HAVE_HRTIMER_SETUP
-	hrtimer_setup(&t->timer, kpool_timeout_fired, CLOCK_MONOTONIC,
-		      HRTIMER_MODE_REL);
-#else
-	hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	t->timer.function = kpool_timeout_fired;
-#endif
-	/* Listed before armed: the timer may fire as soon as it is started. */
-	spin_lock_irq(&pool->timeout_lock);
-	list_add_tail(&t->node, &pool->timeouts);
-	hrtimer_start(&t->timer, ns_to_ktime(t->delay_ns), HRTIMER_MODE_REL);
-	spin_unlock_irq(&pool->timeout_lock);
+	t->by_deadline = task->deadline && task->deadline < end;
+	if (t->by_deadline)
+		end = task->deadline;
+	if (!kpool_task_arm_timer(task, &t->timer, ns_to_ktime(end)))
+		return -ECANCELED;
 	return -EIOCBQUEUED;
 }
 
-void kpool_timeout_cancel_all(struct kpool_pool *pool)
+int kpool_timeout_cancel(struct kpool_task *task)
 {
-	struct kpool_timeout *t;
+	struct kpool_timeout *t = kpool_task_data(task, struct kpool_timeout);
 
-	for (;;) {
-		spin_lock_irq(&pool->timeout_lock);
-		t = list_first_entry_or_null(&pool->timeouts,
-					     struct kpool_timeout, node);
-		if (t)
-			list_del_init(&t->node);
-		spin_unlock_irq(&pool->timeout_lock);
-		if (!t)
-			return;
-		/* A timer callback running now finds t unlisted and backs off. */
-		hrtimer_cancel(&t->timer);
-		kpool_task_complete(t->task, -ECANCELED);
+	WRITE_ONCE(task->cancel_requested, true);
+	switch (hrtimer_try_to_cancel(&t->timer)) {
+	case 1:
+		return KPOOL_CANCEL_STOPPED;	/* it will never fire */
+	case 0:
+		return 0;	/* not armed yet: issue sees the request */
+	default:
+		return -EALREADY;	/* firing now */
 	}
 }

@@ -21,8 +21,21 @@ static const struct kpool_op_def kpool_op_defs[] = {
 		.name		= "timeout",
 		.prep		= kpool_timeout_prep,
 		.issue		= kpool_timeout_issue,
-		.cancel_all	= kpool_timeout_cancel_all,
+		.cancel		= kpool_timeout_cancel,
 		.flags		= KPOOL_OPF_ISSUE_INLINE,
+	},
+	[KPOOL_OP_CANCEL] = {
+		.name		= "cancel",
+		.prep		= kpool_cancel_prep,
+		.issue		= kpool_cancel_issue,
+		.flags		= KPOOL_OPF_CONTROL,
+	},
+	[KPOOL_OP_BURN] = {
+		.name		= "burn",
+		.prep		= kpool_burn_prep,
+		.issue		= kpool_burn_issue,
+		.cancel		= kpool_burn_cancel,
+		.flags		= KPOOL_OPF_LONG,
 	},
 };
 
@@ -42,15 +55,6 @@ const struct kpool_op_def *kpool_op_lookup(unsigned int op)
 		return NULL;
 	def = &kpool_op_defs[array_index_nospec(op, ARRAY_SIZE(kpool_op_defs))];
 	return kpool_op_supported(def) ? def : NULL;
-}
-
-void kpool_ops_cancel_all(struct kpool_pool *pool)
-{
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(kpool_op_defs); i++)
-		if (kpool_op_defs[i].cancel_all)
-			kpool_op_defs[i].cancel_all(pool);
 }
 
 int kpool_ops_probe(struct kpool_probe *probe)
@@ -84,7 +88,9 @@ int kpool_ops_init(void)
 		if (!kpool_op_supported(def))
 			continue;
 		if (!def->name || !def->issue ||
-		    strlen(def->name) >= sizeof_field(struct kpool_probe_op, name)) {
+		    strlen(def->name) >= sizeof_field(struct kpool_probe_op, name) ||
+		    ((def->flags & KPOOL_OPF_CONTROL) &&
+		     (def->flags & ~KPOOL_OPF_CONTROL || def->cancel))) {
 			pr_err("kpool: op %d has an incomplete table row\n", i);
 			return -EINVAL;
 		}

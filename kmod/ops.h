@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The prep and issue of each op family, for the op table in ops.c. */
+/* The prep, issue and cancel of each op family, for the table in ops.c. */
 #ifndef KPOOL_OPS_H
 #define KPOOL_OPS_H
 
@@ -12,6 +12,15 @@ int kpool_nop_issue(struct kpool_task *task);
 /* op_timeout.c */
 int kpool_timeout_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
 int kpool_timeout_issue(struct kpool_task *task);
-void kpool_timeout_cancel_all(struct kpool_pool *pool);
+int kpool_timeout_cancel(struct kpool_task *task);
+
+/* op_cancel.c */
+int kpool_cancel_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_cancel_issue(struct kpool_task *task);
+
+/* op_burn.c */
+int kpool_burn_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_burn_issue(struct kpool_task *task);
+int kpool_burn_cancel(struct kpool_task *task);
 
 #endif /* KPOOL_OPS_H */

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Submission and completion of tasks, and waiting for completions.
+ * Tasks: taking SQEs from the ring, running tasks, completing them, and
+ * waiting for completions.
  *
- * ENTER takes SQEs from the ring in order.  For each it copies the SQE
- * into kernel memory, preps the copy, and either posts an error CQE at
- * once or issues the task: inline for ops that only arm a timer, else on
- * the module's per-CPU workqueue (on the submitting CPU).  Every task that
- * was taken ends in kpool_task_complete(), which posts its one CQE.
+ * ENTER takes SQEs in order.  For each it copies the SQE into kernel
+ * memory and preps the copy.  An invalid SQE is answered at once with an
+ * error CQE; a control op (CANCEL) runs at once; any other task goes to
+ * the scheduler (sched.c), which starts it or queues it.  When the pool
+ * is full the SQE is left in the ring, untaken.  Every task taken ends in
+ * kpool_task_finish(), which posts its one CQE.
  */
+#include <linux/cpumask.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/sched.h>
@@ -16,21 +19,38 @@
 #include "kpool.h"
 
 static struct kmem_cache *kpool_task_cache;
-static struct workqueue_struct *kpool_wq;
+
+/* Workqueues by priority and by kind of work. */
+enum kpool_wq_kind {
+	KPOOL_WQ_PERCPU,	/* short work, on the submitting (or named) CPU */
+	KPOOL_WQ_LONG,		/* long CPU work: outside concurrency management */
+	KPOOL_WQ_UNBOUND,	/* KPOOL_SQE_UNBOUND: any CPU */
+	KPOOL_NR_WQ_KINDS,
+};
+
+static struct workqueue_struct *kpool_wqs[KPOOL_NR_PRIO][KPOOL_NR_WQ_KINDS];
 
 #ifdef KPOOL_HAVE_WQ_PERCPU
-#define KPOOL_WQ_FLAGS	WQ_PERCPU
+#define KPOOL_WQ_BOUND	WQ_PERCPU
 #else
-#define KPOOL_WQ_FLAGS	0	/* bound per-CPU is the default here */
+#define KPOOL_WQ_BOUND	0	/* bound per-CPU is the default here */
 #endif
+
+static const struct {
+	const char *name;
+	unsigned int flags;
+} kpool_wq_kinds[KPOOL_NR_WQ_KINDS] = {
+	[KPOOL_WQ_PERCPU]	= { "kpool", KPOOL_WQ_BOUND },
+	[KPOOL_WQ_LONG]		= { "kpool_long", KPOOL_WQ_BOUND | WQ_CPU_INTENSIVE },
+	[KPOOL_WQ_UNBOUND]	= { "kpool_unbound", WQ_UNBOUND },
+};
 
 /* Read each field of the shared SQE exactly once. */
 static void kpool_sqe_copy(struct kpool_sqe *dst, const struct kpool_sqe *src)
 {
-	int i;
-
 	dst->op = READ_ONCE(src->op);
 	dst->flags = READ_ONCE(src->flags);
+	dst->prio = READ_ONCE(src->prio);
 	dst->resv0 = READ_ONCE(src->resv0);
 	dst->fd = READ_ONCE(src->fd);
 	dst->off = READ_ONCE(src->off);
@@ -38,70 +58,158 @@ static void kpool_sqe_copy(struct kpool_sqe *dst, const struct kpool_sqe *src)
 	dst->len = READ_ONCE(src->len);
 	dst->op_flags = READ_ONCE(src->op_flags);
 	dst->user_data = READ_ONCE(src->user_data);
-	for (i = 0; i < ARRAY_SIZE(src->resv1); i++)
-		dst->resv1[i] = READ_ONCE(src->resv1[i]);
+	dst->deadline_ns = READ_ONCE(src->deadline_ns);
+	dst->cpu = READ_ONCE(src->cpu);
+	dst->resv1 = READ_ONCE(src->resv1);
+	dst->resv2 = READ_ONCE(src->resv2);
 }
 
 /* Checks common to every op, then the op's own prep. */
 static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
-	int i;
+	const u8 placement = KPOOL_SQE_CPU | KPOOL_SQE_UNBOUND;
 
+	task->op = sqe->op;
 	task->def = kpool_op_lookup(sqe->op);
 	if (!task->def)
 		return -EINVAL;
-	if (sqe->flags || sqe->resv0)
+	if (sqe->resv0 || sqe->resv1 || sqe->resv2)
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(sqe->resv1); i++)
-		if (sqe->resv1[i])
+	if ((sqe->flags & ~placement) || (sqe->flags & placement) == placement)
+		return -EINVAL;
+	if (sqe->flags & KPOOL_SQE_CPU) {
+		if (sqe->cpu >= nr_cpu_ids || !cpu_online(sqe->cpu))
 			return -EINVAL;
+	} else if (sqe->cpu) {
+		return -EINVAL;
+	}
+	if (sqe->prio >= KPOOL_NR_PRIO || sqe->deadline_ns > KTIME_MAX)
+		return -EINVAL;
+
+	task->prio = sqe->prio;
+	task->sqe_flags = sqe->flags;
+	task->cpu = sqe->cpu;
+	task->deadline = sqe->deadline_ns;	/* made absolute at accept */
 	return task->def->prep(task, sqe);
 }
 
-void kpool_task_complete(struct kpool_task *task, s32 res)
+static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool)
+{
+	struct kpool_task *task = kmem_cache_alloc(kpool_task_cache, GFP_KERNEL);
+
+	if (!task)
+		return NULL;
+	task->pool = pool;
+	task->op = 0;
+	task->state = KPOOL_TASK_NEW;
+	task->cancel_requested = false;
+	task->deadline_armed = false;
+	task->deadline = 0;
+	task->submit_ns = ktime_get_ns();
+	task->start_ns = task->submit_ns;
+	INIT_LIST_HEAD(&task->pool_node);
+	INIT_LIST_HEAD(&task->sched_node);
+	percpu_ref_get(&pool->refs);
+	return task;
+}
+
+/* Free a task that never became one: no CQE, its CQ slot stays reserved. */
+static void kpool_task_discard(struct kpool_task *task)
 {
 	struct kpool_pool *pool = task->pool;
 
-	kpool_cq_post(pool, task->user_data, res);
 	kmem_cache_free(kpool_task_cache, task);
 	percpu_ref_put(&pool->refs);
 }
 
-static void kpool_task_issue(struct kpool_task *task)
+/* An invalid SQE: its CQE says why. */
+static void kpool_task_reject(struct kpool_task *task, s32 res)
 {
-	int ret = task->def->issue(task);
+	kpool_sched_reject(task->pool, task->user_data, task->op, res);
+	kpool_task_discard(task);
+}
 
-	if (ret != -EIOCBQUEUED)
-		kpool_task_complete(task, ret);
+/* Free a completed task: after its deadline timer, its memory, its ref. */
+void kpool_task_release(struct kpool_task *task)
+{
+	/* Wait out a deadline timer that may still be looking at us. */
+	if (task->deadline_armed)
+		hrtimer_cancel(&task->deadline_timer);
+	kpool_task_discard(task);
+}
+
+/* Complete a task and free it.  Starts nothing; see kpool_task_done(). */
+void kpool_task_finish(struct kpool_task *task, s32 res)
+{
+	kpool_sched_complete(task, res);
+	kpool_task_release(task);
+}
+
+/*
+ * Completion from the task's own context (its worker or its timer):
+ * finish it, then start what waited for its slot.
+ */
+void kpool_task_done(struct kpool_task *task, s32 res)
+{
+	struct kpool_pool *pool = task->pool;
+
+	percpu_ref_get(&pool->refs);	/* the task's own ref goes below */
+	kpool_task_finish(task, res);
+	kpool_sched_kick(pool);
+	percpu_ref_put(&pool->refs);
 }
 
 static void kpool_task_work(struct work_struct *work)
 {
-	kpool_task_issue(container_of(work, struct kpool_task, work));
+	struct kpool_task *task = container_of(work, struct kpool_task, work);
+	int ret = task->def->issue(task);
+
+	if (ret != -EIOCBQUEUED)
+		kpool_task_done(task, ret);
 }
 
-static void kpool_task_start(struct kpool_task *task)
+/*
+ * Run a started task: inline ops here, the rest on a worker.  Returns
+ * -EIOCBQUEUED, or the result of an inline op that completed at once (the
+ * caller then finishes the task).
+ */
+int kpool_task_run(struct kpool_task *task)
 {
-	if (task->def->flags & KPOOL_OPF_ISSUE_INLINE) {
-		kpool_task_issue(task);
-		return;
-	}
+	enum kpool_wq_kind kind = KPOOL_WQ_PERCPU;
+	struct workqueue_struct *wq;
+
+	if (task->def->flags & KPOOL_OPF_ISSUE_INLINE)
+		return task->def->issue(task);
+
+	if (task->sqe_flags & KPOOL_SQE_UNBOUND)
+		kind = KPOOL_WQ_UNBOUND;
+	else if (task->def->flags & KPOOL_OPF_LONG)
+		kind = KPOOL_WQ_LONG;
+	wq = kpool_wqs[task->prio][kind];
+
 	INIT_WORK(&task->work, kpool_task_work);
-	queue_work(kpool_wq, &task->work);
+	if (task->sqe_flags & KPOOL_SQE_CPU)
+		queue_work_on(task->cpu, wq, &task->work);
+	else
+		queue_work(wq, &task->work);
+	return -EIOCBQUEUED;
 }
 
 /*
  * Take up to @to_submit published SQEs.  Each taken SQE holds a CQ slot
- * reserved beforehand, so its CQE can always be posted.
+ * reserved beforehand, so its CQE can always be posted.  In a blocking
+ * pool, waits (until @end) for room; else stops at a full pool.
  */
-int kpool_submit(struct kpool_pool *pool, u32 to_submit, u32 *submitted)
+int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
+		 u32 *submitted)
 {
+	u32 avail, want, room, done = 0;
 	struct kpool_sqe sqe;
-	u32 avail, want, room, done;
 	int ret = 0;
 
 	*submitted = 0;
-	mutex_lock(&pool->submit_lock);
+	if (mutex_lock_interruptible(&pool->submit_lock))
+		return -EINTR;
 
 	/* Pairs with the program's store-release of sq_tail. */
 	avail = smp_load_acquire(&pool->user->sq_tail) - pool->sq_head;
@@ -118,73 +226,105 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, u32 *submitted)
 		goto out;
 	}
 
-	for (done = 0; done < room; done++) {
-		struct kpool_task *task;
+	while (done < room) {
+		struct kpool_task *task = kpool_task_alloc(pool);
 		int err;
 
-		task = kmem_cache_alloc(kpool_task_cache, GFP_KERNEL);
-		if (!task)
+		if (!task) {
+			ret = -ENOMEM;
 			break;
+		}
+		/* Re-read on every attempt: a retried SQE is taken afresh. */
 		kpool_sqe_copy(&sqe, &pool->sqes[pool->sq_head & pool->sq_mask]);
-		pool->sq_head++;
-
-		percpu_ref_get(&pool->refs);
-		task->pool = pool;
 		task->user_data = sqe.user_data;
 		err = kpool_task_prep(task, &sqe);
-		if (err)
-			kpool_task_complete(task, err);
-		else
-			kpool_task_start(task);
+		if (err) {
+			pool->sq_head++;
+			done++;
+			kpool_task_reject(task, err);
+			continue;
+		}
+		if (task->def->flags & KPOOL_OPF_CONTROL) {
+			pool->sq_head++;
+			done++;
+			kpool_task_finish(task, task->def->issue(task));
+			continue;
+		}
+		err = kpool_sched_accept(pool, task);
+		if (!err) {
+			pool->sq_head++;
+			done++;
+			continue;
+		}
+		kpool_task_discard(task);
+		if (err == -EAGAIN) {
+			kpool_sched_note_full(pool, sqe.op);
+			if (pool->blocking) {
+				err = kpool_sched_wait_room(pool, end);
+				if (!err)
+					continue;
+			}
+		}
+		ret = err;
+		break;
 	}
 	kpool_cq_unreserve(pool, room - done);
-	if (!done)
-		ret = -ENOMEM;
 
 	/* The SQEs are copied: the program may reuse their slots. */
 	smp_store_release(&pool->kring->sq_head, pool->sq_head);
 	*submitted = done;
+	/* Running out of room or memory is no error once some were taken. */
+	if (done && (ret == -EAGAIN || ret == -ESHUTDOWN || ret == -ENOMEM))
+		ret = 0;
 out:
 	mutex_unlock(&pool->submit_lock);
 	return ret;
 }
 
-int kpool_wait(struct kpool_pool *pool, u32 min_complete, bool timed,
-	       u64 timeout_ns)
+int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
 {
-	ktime_t timeout = ns_to_ktime(min_t(u64, timeout_ns, KTIME_MAX));
-	int ret;
+	return kpool_wait_event_until(pool->cq_wait,
+				      kpool_cq_ready(pool) >= min_complete, end);
+}
 
-	if (timed)
-		ret = wait_event_interruptible_hrtimeout(pool->cq_wait,
-							 kpool_cq_ready(pool) >= min_complete,
-							 timeout);
-	else
-		ret = wait_event_interruptible(pool->cq_wait,
-					       kpool_cq_ready(pool) >= min_complete);
+static void kpool_wqs_destroy(void)
+{
+	int prio, kind;
 
-	/*
-	 * Not -ERESTARTSYS: a restarted ENTER would report submitted = 0 for
-	 * SQEs this call already took.
-	 */
-	return ret == -ERESTARTSYS ? -EINTR : ret;
+	for (prio = 0; prio < KPOOL_NR_PRIO; prio++)
+		for (kind = 0; kind < KPOOL_NR_WQ_KINDS; kind++)
+			if (kpool_wqs[prio][kind])
+				destroy_workqueue(kpool_wqs[prio][kind]);
 }
 
 int kpool_tasks_init(void)
 {
+	int prio, kind;
+
 	kpool_task_cache = KMEM_CACHE(kpool_task, SLAB_ACCOUNT);
 	if (!kpool_task_cache)
 		return -ENOMEM;
-	kpool_wq = alloc_workqueue("kpool", KPOOL_WQ_FLAGS, 0);
-	if (!kpool_wq) {
-		kmem_cache_destroy(kpool_task_cache);
-		return -ENOMEM;
+	for (prio = 0; prio < KPOOL_NR_PRIO; prio++) {
+		for (kind = 0; kind < KPOOL_NR_WQ_KINDS; kind++) {
+			bool high = prio == KPOOL_PRIO_HIGH;
+
+			kpool_wqs[prio][kind] =
+				alloc_workqueue("%s%s",
+						kpool_wq_kinds[kind].flags |
+						(high ? WQ_HIGHPRI : 0), 0,
+						kpool_wq_kinds[kind].name,
+						high ? "_hi" : "");
+			if (!kpool_wqs[prio][kind]) {
+				kpool_tasks_exit();
+				return -ENOMEM;
+			}
+		}
 	}
 	return 0;
 }
 
 void kpool_tasks_exit(void)
 {
-	destroy_workqueue(kpool_wq);
+	kpool_wqs_destroy();
 	kmem_cache_destroy(kpool_task_cache);
 }

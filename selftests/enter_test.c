@@ -66,12 +66,6 @@ TEST_F(enter, size_below_first_version_rejected)
 	ASSERT_EQ(-EINVAL, enter(self));
 }
 
-TEST_F(enter, timeout_flag_without_getevents_rejected)
-{
-	self->e.flags = KPOOL_ENTER_TIMEOUT;
-	ASSERT_EQ(-EINVAL, enter(self));
-}
-
 TEST_F(enter, timeout_value_without_timeout_flag_rejected)
 {
 	self->e.flags = KPOOL_ENTER_GETEVENTS;
@@ -184,7 +178,17 @@ FIXTURE_VARIANT_ADD(bad_sqe, op_beyond_last) { .sqe = { .op = KPOOL_OP_LAST } };
 FIXTURE_VARIANT_ADD(bad_sqe, op_255) { .sqe = { .op = 255 } };
 FIXTURE_VARIANT_ADD(bad_sqe, unknown_flags) BAD_NOP(flags, 0x80);
 FIXTURE_VARIANT_ADD(bad_sqe, nonzero_resv0) BAD_NOP(resv0, 1);
-FIXTURE_VARIANT_ADD(bad_sqe, nonzero_resv1) BAD_NOP(resv1[2], 1);
+FIXTURE_VARIANT_ADD(bad_sqe, nonzero_resv1) BAD_NOP(resv1, 1);
+FIXTURE_VARIANT_ADD(bad_sqe, nonzero_resv2) BAD_NOP(resv2, 1);
+FIXTURE_VARIANT_ADD(bad_sqe, prio_beyond_high) BAD_NOP(prio, 2);
+FIXTURE_VARIANT_ADD(bad_sqe, deadline_beyond_ktime) BAD_NOP(deadline_ns, 1ull << 63);
+FIXTURE_VARIANT_ADD(bad_sqe, cpu_without_cpu_flag) BAD_NOP(cpu, 1);
+FIXTURE_VARIANT_ADD(bad_sqe, cpu_not_present) {
+	.sqe = { .op = KPOOL_OP_NOP, .flags = KPOOL_SQE_CPU, .cpu = 100000 }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, cpu_and_unbound) {
+	.sqe = { .op = KPOOL_OP_NOP, .flags = KPOOL_SQE_CPU | KPOOL_SQE_UNBOUND }
+};
 FIXTURE_VARIANT_ADD(bad_sqe, nop_with_fd) BAD_NOP(fd, 1);
 FIXTURE_VARIANT_ADD(bad_sqe, nop_with_off) BAD_NOP(off, 1);
 FIXTURE_VARIANT_ADD(bad_sqe, nop_with_addr) BAD_NOP(addr, 1);
@@ -195,6 +199,27 @@ FIXTURE_VARIANT_ADD(bad_sqe, timeout_with_addr) {
 };
 FIXTURE_VARIANT_ADD(bad_sqe, timeout_beyond_ktime) {
 	.sqe = { .op = KPOOL_OP_TIMEOUT, .off = 1ull << 63 }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, cancel_all_with_target) {
+	.sqe = { .op = KPOOL_OP_CANCEL, .op_flags = KPOOL_CANCEL_ALL, .addr = 1 }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, cancel_unknown_op_flags) {
+	.sqe = { .op = KPOOL_OP_CANCEL, .op_flags = 2 }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, cancel_with_prio) {
+	.sqe = { .op = KPOOL_OP_CANCEL, .prio = KPOOL_PRIO_HIGH }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, cancel_with_deadline) {
+	.sqe = { .op = KPOOL_OP_CANCEL, .deadline_ns = 1000 }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, cancel_with_placement) {
+	.sqe = { .op = KPOOL_OP_CANCEL, .flags = KPOOL_SQE_UNBOUND }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, burn_beyond_burn_max) {
+	.sqe = { .op = KPOOL_OP_BURN, .off = 1ull << 62 }
+};
+FIXTURE_VARIANT_ADD(bad_sqe, burn_unknown_op_flags) {
+	.sqe = { .op = KPOOL_OP_BURN, .op_flags = 2 }
 };
 
 FIXTURE_SETUP(bad_sqe)

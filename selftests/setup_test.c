@@ -56,6 +56,29 @@ TEST_F(setup, reports_sizes_features_and_regions)
 	EXPECT_LE(self->p.off.cqes + 16 * sizeof(struct kpool_cqe),
 		  self->p.cq_ring.size);
 	EXPECT_NE(self->p.off.sq_tail, self->p.off.cq_head);
+	EXPECT_EQ(8, self->p.capacity);		/* the SQ's size */
+	EXPECT_EQ(16, self->p.max_waiting);
+}
+
+TEST_F(setup, capacity_and_queue_bound_taken_as_given)
+{
+	self->p.capacity = 3;
+	self->p.max_waiting = 5;
+	ASSERT_EQ(0, kp_ioctl(self->fd, KPOOL_IOC_SETUP, &self->p));
+	EXPECT_EQ(3, self->p.capacity);
+	EXPECT_EQ(5, self->p.max_waiting);
+}
+
+TEST_F(setup, capacity_above_max_rejected)
+{
+	self->p.capacity = kp_param("max_capacity") + 1;
+	ASSERT_EQ(-EINVAL, kp_ioctl(self->fd, KPOOL_IOC_SETUP, &self->p));
+}
+
+TEST_F(setup, max_waiting_above_cq_rejected)
+{
+	self->p.max_waiting = 17;	/* cq_entries is 16 */
+	ASSERT_EQ(-EINVAL, kp_ioctl(self->fd, KPOOL_IOC_SETUP, &self->p));
 }
 
 TEST_F(setup, largest_rings_accepted)
@@ -127,7 +150,7 @@ TEST_F(setup, nonzero_resv0_rejected)
 
 TEST_F(setup, nonzero_resv_rejected)
 {
-	self->p.resv[3] = 1;
+	self->p.resv[2] = 1;
 	ASSERT_EQ(-EINVAL, kp_ioctl(self->fd, KPOOL_IOC_SETUP, &self->p));
 }
 
@@ -251,15 +274,23 @@ FIXTURE_TEARDOWN(probe)
 		close(self->fd);
 }
 
-TEST_F(probe, lists_nop_and_timeout)
+TEST_F(probe, lists_every_op)
 {
+	static const char *const names[KPOOL_OP_LAST] = {
+		[KPOOL_OP_NOP] = "nop",
+		[KPOOL_OP_TIMEOUT] = "timeout",
+		[KPOOL_OP_CANCEL] = "cancel",
+		[KPOOL_OP_BURN] = "burn",
+	};
+	int op;
+
 	ASSERT_EQ(0, kp_ioctl(self->fd, KPOOL_IOC_PROBE, &self->p));
 	ASSERT_EQ(KPOOL_OP_LAST, self->p.last_op);
-	EXPECT_TRUE(self->ops[KPOOL_OP_NOP].flags & KPOOL_PROBE_OP_SUPPORTED);
-	EXPECT_STREQ("nop", self->ops[KPOOL_OP_NOP].name);
-	EXPECT_TRUE(self->ops[KPOOL_OP_TIMEOUT].flags &
-		    KPOOL_PROBE_OP_SUPPORTED);
-	EXPECT_STREQ("timeout", self->ops[KPOOL_OP_TIMEOUT].name);
+	for (op = 0; op < KPOOL_OP_LAST; op++) {
+		EXPECT_EQ(op, self->ops[op].op);
+		EXPECT_TRUE(self->ops[op].flags & KPOOL_PROBE_OP_SUPPORTED);
+		EXPECT_STREQ(names[op], self->ops[op].name);
+	}
 	/* Entries past last_op are the caller's and stay untouched. */
 	EXPECT_EQ(0xff, self->ops[KPOOL_OP_LAST].op);
 }

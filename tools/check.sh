@@ -60,6 +60,28 @@ checkpatch() {
 	! grep -Eq '(ERROR|WARNING|CHECK):' <<<"$out"
 }
 
+# guest KVER NAME VCPUS [TEST...]: run kselftests in a guest, count results.
+guest() {
+	local kver=$1 name=$2 smp=$3 out result g_p g_f g_s
+	shift 3
+	out=$logs/$name.out
+	say "$name: booting $kver with $smp vCPUs, running ${*:-every} kselftest"
+	KPOOL_VM_SMP=$smp KPOOL_RUN_NAME=$name tools/run-suite.sh "$kver" \
+		"$KPOOL_BUILD/kmod-$kver/kmod/kpool.ko" "$@" >"$out" 2>&1
+	sed 's/^/      /' "$out" >&2
+	result=$(grep '^RESULT ' "$out" | tail -n1)
+	if [ -z "$result" ]; then
+		failed=$((failed + 1))
+		say "FAIL  $name gave no verdict"
+		return
+	fi
+	g_p=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' <<<"$result")
+	g_f=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$result")
+	g_s=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' <<<"$result")
+	passed=$((passed + g_p)) failed=$((failed + g_f)) skipped=$((skipped + g_s))
+	say "$name: $g_p passed, $g_f failed, $g_s skipped (console: build/$name.log)"
+}
+
 step host-packages tools/setup-host.sh || finish
 step kernel-tree-files tools/ksrc.sh || finish
 step uapi-c90-standalone uapi_c90
@@ -76,20 +98,8 @@ for series in $KPOOL_SERIES; do
 	step "module-w1-sparse-$kver" tools/build-module.sh "$kver" W=1 C=2 || continue
 	step "dkms-build-$kver" tools/dkms-check.sh "$kver"
 
-	say "guest $kver: booting and running the kselftests"
-	tools/run-suite.sh "$kver" "$KPOOL_BUILD/kmod-$kver/kmod/kpool.ko" \
-		>"$logs/guest-$kver.out" 2>&1
-	sed 's/^/      /' "$logs/guest-$kver.out" >&2
-	result=$(grep '^RESULT ' "$logs/guest-$kver.out" | tail -n1)
-	if [ -z "$result" ]; then
-		failed=$((failed + 1))
-		say "FAIL  guest $kver gave no verdict"
-		continue
-	fi
-	g_p=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' <<<"$result")
-	g_f=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$result")
-	g_s=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' <<<"$result")
-	passed=$((passed + g_p)) failed=$((failed + g_f)) skipped=$((skipped + g_s))
-	say "guest $kver: $g_p passed, $g_f failed, $g_s skipped (console: build/guest-$kver.log)"
+	guest "$kver" "guest-$kver" 2
+	# The pool's capacity and scheduling once more with 4 vCPUs.
+	guest "$kver" "guest-$kver-smp4" 4 pool_test
 done
 finish

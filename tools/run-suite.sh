@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Run the kselftests in a guest booting one kernel and judge the log.
-#   run-suite.sh KVER KO
+#   run-suite.sh KVER KO [TEST...]
+# Runs every selftest, or only the named ones.  KPOOL_VM_SMP sets the
+# vCPUs (default 2); KPOOL_RUN_NAME names the run (default guest-KVER).
 # Needs the selftests built (make selftests).  Prints parse-log.sh's
-# verdict; the console log stays in build/guest-KVER.log.
+# verdict; the console log stays in build/NAME.log.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kver=$1 ko=$2
-tests=("$KPOOL_BUILD"/selftests/*_test)
-[ -x "${tests[0]}" ] || die "no selftests in $KPOOL_BUILD/selftests: run make selftests"
+shift 2
+if [ $# -gt 0 ]; then
+	tests=()
+	for t in "$@"; do tests+=("$KPOOL_BUILD/selftests/$t"); done
+else
+	tests=("$KPOOL_BUILD"/selftests/*_test)
+fi
+for t in "${tests[@]}"; do
+	[ -x "$t" ] || die "no selftest $t: run make selftests"
+done
 
-work=$KPOOL_BUILD/guest-$kver
+work=$KPOOL_BUILD/${KPOOL_RUN_NAME:-guest-$kver}
 rm -rf "$work" && mkdir -p "$work"
 for t in "${tests[@]}"; do basename "$t"; done >"$work/run-list"
 "$KPOOL_TOP/tools/mkinitramfs.sh" "$work/initrd.cpio.gz" "$ko" \

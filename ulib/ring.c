@@ -40,12 +40,16 @@ int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
 	if (params) {
 		p.cq_entries = params->cq_entries;
 		p.flags = params->flags;
+		p.capacity = params->capacity;
+		p.max_waiting = params->max_waiting;
 	}
 	if (ioctl(fd, KPOOL_IOC_SETUP, &p) < 0)
 		return -errno;
 
 	ring->fd = fd;
 	ring->features = p.features;
+	ring->capacity = p.capacity;
+	ring->max_waiting = p.max_waiting;
 	ring->size_sq_ring = p.sq_ring.size;
 	ring->size_sqes = p.sqes.size;
 	ring->size_cq_ring = p.cq_ring.size;
@@ -198,4 +202,70 @@ int kpool_probe_ops(int fd, struct kpool_probe_op *ops, unsigned int ops_len,
 	if (last_op)
 		*last_op = p.last_op;
 	return 0;
+}
+
+int kpool_get_capacity(const struct kpool_ring *ring, unsigned int *capacity,
+		       unsigned int *max_waiting)
+{
+	struct kpool_stats st;
+
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	if (ioctl(ring->fd, KPOOL_IOC_STATS, &st) < 0)
+		return -errno;
+	if (capacity)
+		*capacity = st.capacity;
+	if (max_waiting)
+		*max_waiting = st.max_waiting;
+	return 0;
+}
+
+int kpool_tune(struct kpool_ring *ring, unsigned int capacity,
+	       unsigned int *prev)
+{
+	struct kpool_tune t;
+
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	t.capacity = capacity;
+	if (ioctl(ring->fd, KPOOL_IOC_TUNE, &t) < 0)
+		return -errno;
+	if (prev)
+		*prev = t.prev_capacity;
+	return 0;
+}
+
+static int kpool_drain_flags(struct kpool_ring *ring, __u32 flags,
+			     uint64_t timeout_ns)
+{
+	struct kpool_drain d;
+
+	memset(&d, 0, sizeof(d));
+	d.size = sizeof(d);
+	d.flags = flags;
+	d.timeout_ns = timeout_ns;
+	return ioctl(ring->fd, KPOOL_IOC_DRAIN, &d) < 0 ? -errno : 0;
+}
+
+int kpool_drain(struct kpool_ring *ring)
+{
+	return kpool_drain_flags(ring, 0, 0);
+}
+
+int kpool_drain_timeout(struct kpool_ring *ring, uint64_t timeout_ns)
+{
+	return kpool_drain_flags(ring, KPOOL_DRAIN_TIMEOUT, timeout_ns);
+}
+
+int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,
+		     struct kpool_counters *ops, unsigned int nr_ops)
+{
+	struct kpool_stats st;
+
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	st.total_ptr = (__u64)(uintptr_t)total;
+	st.ops_ptr = (__u64)(uintptr_t)ops;
+	st.nr_ops = ops ? nr_ops : 0;
+	return ioctl(ring->fd, KPOOL_IOC_STATS, &st) < 0 ? -errno : 0;
 }

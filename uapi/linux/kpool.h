@@ -43,31 +43,72 @@
 enum kpool_op {
 	KPOOL_OP_NOP = 0,	/* nothing: measures the pool's own cost */
 	KPOOL_OP_TIMEOUT = 1,	/* completes with 0 after off nanoseconds */
+	KPOOL_OP_CANCEL = 2,	/* cancels the task whose user_data is addr */
+	KPOOL_OP_BURN = 3,	/* spins a CPU for off ns (tests, benchmarks) */
 
 	KPOOL_OP_LAST		/* not an op: how many this header knows */
 };
+
+/* Priorities (kpool_sqe.prio). */
+#define KPOOL_PRIO_NORMAL	0
+#define KPOOL_PRIO_HIGH		1
 
 /*
  * Submission queue entry, 64 bytes.  Fields an op does not use must be
  * zero; the CQE of an SQE that breaks this carries -EINVAL.
  *
- * NOP:     every field but op and user_data is zero.
- * TIMEOUT: off = delay in nanoseconds (at most 2^62); the task completes
- *          with res = 0 once the delay has passed, never earlier.  It is
- *          run by a timer and holds no worker while it waits.  Closing the
- *          pool completes it with -ECANCELED.
+ * Fields every task may use:
+ *   prio         KPOOL_PRIO_NORMAL or KPOOL_PRIO_HIGH.  A waiting high
+ *                task starts before any waiting normal one, and runs on
+ *                a high-priority workqueue.
+ *   deadline_ns  0, or how long after submission the task may start.  A
+ *                task still waiting then completes with -ETIME without
+ *                running; a running TIMEOUT or BURN stops with -ETIME.
+ *   flags        KPOOL_SQE_CPU: run on CPU cpu (an online CPU);
+ *                KPOOL_SQE_UNBOUND: run on an unbound worker (for long or
+ *                blocking work).  Not both.  By default a task runs on the
+ *                submitting CPU.  Placement concerns ops run by a worker;
+ *                TIMEOUT is run by a timer and CANCEL by the submitter.
+ *
+ * NOP:     nothing else.
+ * TIMEOUT: off = delay in nanoseconds (at most 2^63 - 1); completes with 0
+ *          once the delay has passed, never earlier.  A timer waits, not a
+ *          worker, but the task holds a capacity slot while it waits.
+ * CANCEL:  addr = user_data of the task to cancel; with op_flags
+ *          KPOOL_CANCEL_ALL (and addr 0) every task of the pool.  Runs at
+ *          once in ENTER: takes no capacity slot, never waits, and takes
+ *          no prio, deadline or placement.  Its res: 0 the task was
+ *          cancelled or will stop, -ENOENT no such task (never was, or
+ *          already complete), -EALREADY it is running and cannot be
+ *          interrupted; with KPOOL_CANCEL_ALL, how many were cancelled.
+ *          Cancelled tasks complete with -ECANCELED.
+ * BURN:    off = how long to spin a CPU, in ns, at most the burn_max_ms
+ *          module parameter.  For tests and benchmarks.  Stops early with
+ *          -ECANCELED or -ETIME; with op_flags KPOOL_BURN_UNINTERRUPTIBLE
+ *          CANCEL cannot stop it (-EALREADY).  Runs on a CPU-intensive
+ *          workqueue, so it never holds back other work of its CPU.
  */
+#define KPOOL_SQE_CPU		0x01
+#define KPOOL_SQE_UNBOUND	0x02
+
+#define KPOOL_CANCEL_ALL		0x00000001U
+#define KPOOL_BURN_UNINTERRUPTIBLE	0x00000001U
+
 struct kpool_sqe {
 	__u8	op;		/* enum kpool_op */
-	__u8	flags;		/* none defined yet: must be 0 */
-	__u16	resv0;
+	__u8	flags;		/* KPOOL_SQE_* */
+	__u8	prio;		/* KPOOL_PRIO_* */
+	__u8	resv0;
 	__s32	fd;		/* file the op works on (none yet: 0) */
 	__u64	off;		/* op-specific, see above */
-	__u64	addr;		/* op-specific (none yet: 0) */
+	__u64	addr;		/* op-specific, see above */
 	__u32	len;		/* op-specific (none yet: 0) */
-	__u32	op_flags;	/* per-op flags (none yet: 0) */
+	__u32	op_flags;	/* per-op flags */
 	__u64	user_data;	/* copied to the CQE untouched */
-	__u64	resv1[3];
+	__u64	deadline_ns;	/* 0: none */
+	__u32	cpu;		/* with KPOOL_SQE_CPU */
+	__u32	resv1;
+	__u64	resv2;
 };
 
 /*
@@ -76,7 +117,8 @@ struct kpool_sqe {
  *   -EINVAL     the SQE had an unknown op, unknown flags, a nonzero
  *               reserved or unused field, or an out-of-range value
  *   -ENOMEM     the module could not allocate what the op needed
- *   -ECANCELED  the task was cancelled (the pool was closed)
+ *   -ECANCELED  the task was cancelled (by CANCEL, or the pool closed)
+ *   -ETIME      the task's deadline passed (before or while it ran)
  */
 struct kpool_cqe {
 	__u64	user_data;
@@ -110,54 +152,73 @@ struct kpool_ring_offsets {
 #define KPOOL_FEAT_NODROP	0x00000001U
 
 /*
- * KPOOL_IOC_SETUP: size the rings of a freshly opened pool (once per open
- * file; a second call fails with EBUSY).
+ * KPOOL_IOC_SETUP: size the rings and the pool of a freshly opened file
+ * (once per open file; a second call fails with EBUSY).
  *
- * sq_entries: power of two, 1 .. the max_entries module parameter.
- * cq_entries: 0 for 2 * sq_entries, else a power of two, at least
- *             sq_entries and at most 2 * max_entries.
- * Both are written back with the sizes in use.
+ * sq_entries:  power of two, 1 .. the max_entries module parameter.
+ * cq_entries:  0 for 2 * sq_entries, else a power of two, at least
+ *              sq_entries and at most 2 * max_entries.
+ * capacity:    how many tasks may run at once: 0 for sq_entries (the
+ *              ring is then the only bound), else 1 .. the max_capacity
+ *              module parameter (0 is capped by it too).  KPOOL_IOC_TUNE
+ *              changes it later.
+ * max_waiting: how many more tasks may wait for a slot: 0 for cq_entries,
+ *              else 1 .. cq_entries.
+ * All four are written back with the values in use.
  *
- * Errors: EINVAL (size, flags, resv, entries out of range or not a power
+ * flags: KPOOL_SETUP_BLOCKING: when running and waiting tasks fill the
+ * pool, ENTER sleeps until there is room (bounded by its timeout, and
+ * interrupted by signals).  Without it ENTER stops at the first SQE it
+ * cannot take and reports how many it took (EAGAIN if none).
+ *
+ * Errors: EINVAL (size, flags, resv, a value out of range or not a power
  * of two), E2BIG (unknown trailing bytes not zero), EBUSY (already set
  * up), ENOMEM, EFAULT.
  */
+#define KPOOL_SETUP_BLOCKING	0x00000001U
+
 struct kpool_setup {
 	__u32	size;
-	__u32	flags;			/* none defined yet: must be 0 */
+	__u32	flags;			/* KPOOL_SETUP_* */
 	__u32	sq_entries;		/* in/out */
 	__u32	cq_entries;		/* in/out */
 	__u32	features;		/* out: KPOOL_FEAT_* */
-	__u32	resv0;
+	__u32	capacity;		/* in/out */
 	struct kpool_region sq_ring;	/* out */
 	struct kpool_region sqes;	/* out */
 	struct kpool_region cq_ring;	/* out */
 	struct kpool_ring_offsets off;	/* out */
-	__u64	resv[4];
+	__u32	max_waiting;		/* in/out */
+	__u32	resv0;
+	__u64	resv[3];
 };
 
 /*
  * KPOOL_IOC_ENTER: submit and/or wait.
  *
- * Takes up to to_submit SQEs published by the program (fewer if fewer are
- * published, or if the CQ has no room for them, see KPOOL_FEAT_NODROP).
- * Every SQE taken yields exactly one CQE, even an invalid one.  submitted
- * (out) says how many were taken, and is written even when the wait below
- * fails.
+ * Takes up to to_submit SQEs published by the program, fewer if fewer are
+ * published, if the CQ has no room for them (see KPOOL_FEAT_NODROP), or if
+ * the pool is full (see KPOOL_SETUP_BLOCKING).  SQEs not taken stay in the
+ * SQ for a later call.  Every SQE taken yields exactly one CQE, even an
+ * invalid one.  submitted (out) says how many were taken, and is written
+ * even when the call fails after taking some.
  *
  * With KPOOL_ENTER_GETEVENTS, then waits until at least min_complete CQEs
- * are in the CQ (at most cq_entries).  With KPOOL_ENTER_TIMEOUT too, waits
- * at most timeout_ns nanoseconds (else timeout_ns must be 0).
+ * are in the CQ (at most cq_entries).  KPOOL_ENTER_TIMEOUT bounds all the
+ * waiting of the call (a blocked submit and the wait for CQEs) to
+ * timeout_ns nanoseconds; without it timeout_ns must be 0.
  *
  * Returns 0, or:
- *   EBADFD  the pool is not set up
- *   EINVAL  size, flags, resv, min_complete > cq_entries, or the SQ tail
- *           is more than sq_entries ahead of the SQ head
- *   EBUSY   to_submit > 0 but the CQ had no room for any task, and
- *           KPOOL_ENTER_GETEVENTS was not given
- *   ENOMEM  no SQE could be taken for lack of memory
- *   ETIME   the wait timed out
- *   EINTR   the wait was interrupted by a signal
+ *   EBADFD    the pool is not set up
+ *   EINVAL    size, flags, resv, min_complete > cq_entries, or the SQ
+ *             tail is more than sq_entries ahead of the SQ head
+ *   EBUSY     to_submit > 0 but the CQ had no room for any task, and
+ *             KPOOL_ENTER_GETEVENTS was not given
+ *   EAGAIN    the pool is full and not blocking, and no SQE was taken
+ *   ESHUTDOWN to_submit > 0 and the pool is draining: it takes no work
+ *   ENOMEM    no SQE could be taken for lack of memory
+ *   ETIME     the timeout passed
+ *   EINTR     a signal interrupted the call
  */
 #define KPOOL_ENTER_GETEVENTS	0x00000001U
 #define KPOOL_ENTER_TIMEOUT	0x00000002U
@@ -199,15 +260,117 @@ struct kpool_probe {
 	__u64	resv[2];
 };
 
+/*
+ * KPOOL_IOC_TUNE: change the pool's capacity while it runs.
+ * capacity: 1 .. max_capacity.  Raising it starts waiting tasks at once;
+ * lowering it lets running tasks finish and starts no more until fewer
+ * than capacity run.  prev_capacity (out) is the value it replaced.
+ * Errors: EBADFD, EINVAL, E2BIG, EFAULT.
+ */
+struct kpool_tune {
+	__u32	size;
+	__u32	flags;			/* none defined yet: must be 0 */
+	__u32	capacity;		/* in */
+	__u32	prev_capacity;		/* out */
+	__u64	resv[2];
+};
+
+/*
+ * KPOOL_IOC_DRAIN: stop taking work, and wait until every task the pool
+ * took has completed (its CQE is in the CQ).  Draining is permanent: from
+ * then on ENTER takes no SQEs (ESHUTDOWN) but still waits for CQEs; a
+ * drain that timed out may be called again to keep waiting.
+ * With KPOOL_DRAIN_TIMEOUT waits at most timeout_ns (0 only checks);
+ * without it timeout_ns must be 0 and the wait has no limit.
+ * drained (out) is 1 when the pool is empty, else 0.
+ * Returns 0 when drained, else ETIME (timed out) or EINTR (signal);
+ * EBADFD, EINVAL, E2BIG, EFAULT.
+ */
+#define KPOOL_DRAIN_TIMEOUT	0x00000001U
+
+struct kpool_drain {
+	__u32	size;
+	__u32	flags;			/* KPOOL_DRAIN_* */
+	__u64	timeout_ns;
+	__u32	drained;		/* out */
+	__u32	resv0;
+	__u64	resv[2];
+};
+
+/*
+ * Counters of a pool, all of its tasks or those of one op.  One snapshot:
+ * submitted = completed + running + waiting holds in every reply.
+ *
+ *   submitted  tasks the pool took (CANCEL included; invalid SQEs not)
+ *   started    tasks that began to run
+ *   completed  tasks that completed, with any result; of those:
+ *   failed     ... with a negative res other than -ECANCELED or -ETIME
+ *   cancelled  ... with -ECANCELED
+ *   timed_out  ... with -ETIME
+ *   rejected   SQEs refused: taken but invalid (their CQE says why), or
+ *              left in the SQ by a non-blocking pool that was full
+ *   running, waiting              now
+ *   peak_running, peak_waiting    highest seen
+ *   wait_hist  time from submission to start, in ns: bucket i counts
+ *              times in [2^i, 2^(i+1)), bucket 0 also 0, the last bucket
+ *              everything longer
+ *   run_hist   time from start to completion, same buckets
+ */
+#define KPOOL_HIST_BUCKETS	40
+
+struct kpool_counters {
+	__u64	submitted;
+	__u64	started;
+	__u64	completed;
+	__u64	failed;
+	__u64	cancelled;
+	__u64	timed_out;
+	__u64	rejected;
+	__u64	running;
+	__u64	waiting;
+	__u64	peak_running;
+	__u64	peak_waiting;
+	__u64	resv[5];
+	__u64	wait_hist[KPOOL_HIST_BUCKETS];
+	__u64	run_hist[KPOOL_HIST_BUCKETS];
+};
+
+/*
+ * KPOOL_IOC_STATS: read the pool's counters, all from one instant.
+ * total_ptr: a struct kpool_counters for the whole pool (0: not wanted).
+ * ops_ptr:   nr_ops of them, indexed by op (0 with nr_ops 0: not wanted).
+ * nr_ops (in/out): in, how many fit at ops_ptr; out, how many ops the
+ * module counts (its KPOOL_OP_LAST); it fills min(in, out).
+ * capacity, max_waiting (out): the pool's current settings.
+ * Errors: EBADFD, EINVAL, E2BIG, EFAULT.
+ */
+struct kpool_stats {
+	__u32	size;
+	__u32	flags;			/* none defined yet: must be 0 */
+	__u32	nr_ops;			/* in/out */
+	__u32	capacity;		/* out */
+	__u64	total_ptr;		/* in: struct kpool_counters */
+	__u64	ops_ptr;		/* in: struct kpool_counters[nr_ops] */
+	__u32	max_waiting;		/* out */
+	__u32	resv0;
+	__u64	resv[3];
+};
+
 #define KPOOL_IOC_MAGIC		0xBC
 #define KPOOL_CMD_SETUP		0x00
 #define KPOOL_CMD_ENTER		0x01
 #define KPOOL_CMD_PROBE		0x02
+#define KPOOL_CMD_TUNE		0x03
+#define KPOOL_CMD_DRAIN		0x04
+#define KPOOL_CMD_STATS		0x05
 
 /* The struct size lives in the struct, not in the ioctl number. */
 #define KPOOL_IOC_SETUP		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_SETUP)
 #define KPOOL_IOC_ENTER		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_ENTER)
 #define KPOOL_IOC_PROBE		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_PROBE)
+#define KPOOL_IOC_TUNE		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_TUNE)
+#define KPOOL_IOC_DRAIN		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_DRAIN)
+#define KPOOL_IOC_STATS		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_STATS)
 
 /* mmap offsets of the regions (also reported by SETUP; use the reply) */
 #define KPOOL_OFF_SQ_RING	0x00000000

@@ -57,6 +57,8 @@ struct kpool_ring {
 	struct kpool_cq cq;
 	int fd;
 	__u32 features;			/* KPOOL_FEAT_* from SETUP */
+	__u32 capacity;			/* from SETUP */
+	__u32 max_waiting;		/* from SETUP */
 	void *map_sq_ring;
 	void *map_sqes;
 	void *map_cq_ring;
@@ -68,7 +70,9 @@ struct kpool_ring {
 
 struct kpool_ring_params {
 	__u32 cq_entries;		/* 0: twice the SQ */
-	__u32 flags;			/* KPOOL_SETUP_*, none yet: 0 */
+	__u32 flags;			/* KPOOL_SETUP_* */
+	__u32 capacity;			/* 0: the SQ size */
+	__u32 max_waiting;		/* 0: cq_entries */
 };
 
 /*
@@ -118,6 +122,31 @@ int kpool_enter(int fd, unsigned int to_submit, unsigned int min_complete,
 int kpool_probe_ops(int fd, struct kpool_probe_op *ops, unsigned int ops_len,
 		    unsigned int *last_op);
 
+/* The pool's settings as SETUP (or a later TUNE) left them. */
+int kpool_get_capacity(const struct kpool_ring *ring, unsigned int *capacity,
+		       unsigned int *max_waiting);
+
+/*
+ * Change how many tasks may run at once (TUNE); *prev (if set) gets the
+ * old value.  Errors: EINVAL (0 or above max_capacity).
+ */
+int kpool_tune(struct kpool_ring *ring, unsigned int capacity,
+	       unsigned int *prev);
+
+/*
+ * Stop taking work and wait until every task taken has completed (DRAIN),
+ * forever or at most @timeout_ns.  0 when drained; ETIME, EINTR.
+ */
+int kpool_drain(struct kpool_ring *ring);
+int kpool_drain_timeout(struct kpool_ring *ring, uint64_t timeout_ns);
+
+/*
+ * Read the pool's counters (STATS), all from one instant: @total (may be
+ * NULL) and up to @nr_ops per-op counters into @ops (may be NULL).
+ */
+int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,
+		     struct kpool_counters *ops, unsigned int nr_ops);
+
 /* ---- inline helpers: the hot path makes no call into the library ---- */
 
 static inline __u32 kpool_load_acquire(const __u32 *p)
@@ -166,6 +195,52 @@ static inline void kpool_prep_timeout(struct kpool_sqe *sqe, __u64 delay_ns)
 {
 	sqe->op = KPOOL_OP_TIMEOUT;
 	sqe->off = delay_ns;
+}
+
+/* Cancel the task whose user_data is @target. */
+static inline void kpool_prep_cancel(struct kpool_sqe *sqe, __u64 target)
+{
+	sqe->op = KPOOL_OP_CANCEL;
+	sqe->addr = target;
+}
+
+/* Cancel every task of the pool; res is how many. */
+static inline void kpool_prep_cancel_all(struct kpool_sqe *sqe)
+{
+	sqe->op = KPOOL_OP_CANCEL;
+	sqe->op_flags = KPOOL_CANCEL_ALL;
+}
+
+/* Keep a CPU busy for @ns nanoseconds (tests and benchmarks). */
+static inline void kpool_prep_burn(struct kpool_sqe *sqe, __u64 ns)
+{
+	sqe->op = KPOOL_OP_BURN;
+	sqe->off = ns;
+}
+
+/* KPOOL_PRIO_NORMAL or KPOOL_PRIO_HIGH. */
+static inline void kpool_sqe_set_prio(struct kpool_sqe *sqe, __u8 prio)
+{
+	sqe->prio = prio;
+}
+
+/* The task must start within @ns of submission, else -ETIME. */
+static inline void kpool_sqe_set_deadline(struct kpool_sqe *sqe, __u64 ns)
+{
+	sqe->deadline_ns = ns;
+}
+
+/* Run the task on CPU @cpu. */
+static inline void kpool_sqe_set_cpu(struct kpool_sqe *sqe, __u32 cpu)
+{
+	sqe->flags |= KPOOL_SQE_CPU;
+	sqe->cpu = cpu;
+}
+
+/* Run the task on an unbound worker (long or blocking work). */
+static inline void kpool_sqe_set_unbound(struct kpool_sqe *sqe)
+{
+	sqe->flags |= KPOOL_SQE_UNBOUND;
 }
 
 /* CQEs ready to be read. */
