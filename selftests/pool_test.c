@@ -4,6 +4,7 @@
  * fail-fast and blocking modes, priorities, placement, deadlines,
  * cancellation, drain, and stats.  BURN gives tasks that really run.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -376,6 +377,115 @@ TEST_F(pool, unbound_and_high_priority_tasks_run)
 	ASSERT_EQ(0, reap_n(&self->ring, cqes, 4));
 	for (int i = 0; i < 4; i++)
 		EXPECT_EQ(0, cqes[i].res);
+}
+
+/*
+ * Where a task really runs: while a worker runs a work item, its comm
+ * reads "kworker/<cpu>:<n>[H]+<workqueue>" ("kworker/u<n>:<m>+..." when
+ * unbound; H marks a high-priority worker).
+ */
+static int find_running_worker(const char *wq, char *comm, size_t len)
+{
+	char path[300], want[48];
+	struct dirent *d;
+	int found = 0;
+	DIR *proc;
+
+	snprintf(want, sizeof(want), "+%s", wq);
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while (!found && (d = readdir(proc))) {
+		FILE *f;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, len, f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			/* exact workqueue name after the '+' */
+			found = !strncmp(comm, "kworker/", 8) &&
+				strstr(comm, want) &&
+				!strcmp(strstr(comm, want), want);
+		}
+		fclose(f);
+	}
+	closedir(proc);
+	return found;
+}
+
+FIXTURE(placement) {
+	struct kpool_ring ring;
+	int up;
+};
+
+FIXTURE_VARIANT(placement) {
+	const char *wq;		/* the workqueue the BURN must run on */
+	__u8 prio;
+	int unbound;
+	int last_cpu;		/* name the last online CPU */
+	const char *worker;	/* how the worker's name must start */
+};
+
+FIXTURE_VARIANT_ADD(placement, normal) {
+	.wq = "kpool_long", .worker = "kworker/"
+};
+FIXTURE_VARIANT_ADD(placement, high_priority) {
+	.wq = "kpool_long_hi", .prio = KPOOL_PRIO_HIGH, .worker = "kworker/"
+};
+FIXTURE_VARIANT_ADD(placement, unbound) {
+	.wq = "kpool_unbound", .unbound = 1, .worker = "kworker/u"
+};
+FIXTURE_VARIANT_ADD(placement, named_cpu) {
+	.wq = "kpool_long", .last_cpu = 1, .worker = NULL
+};
+
+FIXTURE_SETUP(placement)
+{
+	self->up = 0;
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, NULL));
+	self->up = 1;
+}
+
+FIXTURE_TEARDOWN(placement)
+{
+	if (self->up)
+		kpool_ring_close(&self->ring);
+}
+
+TEST_F(placement, burn_runs_on_the_right_worker)
+{
+	long cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	struct kpool_sqe *sqe = q_burn(&self->ring, BURN(3000), 1);
+	char comm[64] = "", prefix[32];
+	int found = 0;
+
+	kpool_sqe_set_prio(sqe, variant->prio);
+	if (variant->unbound)
+		kpool_sqe_set_unbound(sqe);
+	if (variant->last_cpu)
+		kpool_sqe_set_cpu(sqe, cpu);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	for (int i = 0; i < 200 && !found; i++) {
+		found = find_running_worker(variant->wq, comm, sizeof(comm));
+		if (!found)
+			usleep(5000);
+	}
+	q_cancel(&self->ring, 1, 99);
+	kpool_submit(&self->ring);
+	ASSERT_TRUE(found);
+	TH_LOG("ran on %s", comm);
+	if (variant->last_cpu)
+		snprintf(prefix, sizeof(prefix), "kworker/%ld:", cpu);
+	else
+		snprintf(prefix, sizeof(prefix), "%s", variant->worker);
+	EXPECT_EQ(0, strncmp(comm, prefix, strlen(prefix)));
+	/* H before the '+' marks a high-priority worker */
+	EXPECT_EQ(variant->prio == KPOOL_PRIO_HIGH, strchr(comm, '+')[-1] == 'H');
 }
 
 /* ---- deadlines ---- */

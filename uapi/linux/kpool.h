@@ -3,10 +3,12 @@
  * kpool: a kernel-backed task pool.
  *
  * Each open() of /dev/kpool is one pool.  KPOOL_IOC_SETUP sizes its rings
- * and reports where to mmap them; the program writes task descriptors
- * (SQEs) into the submission ring, KPOOL_IOC_ENTER submits them (and can
- * wait), the module runs each task on a workqueue worker and writes one
- * completion (CQE) per task into the completion ring.
+ * and the pool, and reports where to mmap the rings; the program writes
+ * task descriptors (SQEs) into the submission ring, KPOOL_IOC_ENTER
+ * submits them (and can wait), the pool runs at most capacity tasks at
+ * once on workqueue workers (the rest wait, by priority, up to
+ * max_waiting) and writes one completion (CQE) per task into the
+ * completion ring.  TUNE, DRAIN and STATS manage a running pool.
  *
  * Conventions of every ioctl argument struct:
  *  - the first field is __u32 size: the size of the struct as the caller
