@@ -18,6 +18,8 @@ CFLAGS	?= -O2 -g
 WARN	:= -Wall -Wextra -Werror -Wno-missing-field-initializers
 # kselftest_harness.h is written for -Wall, as the kernel's selftests build.
 TEST_WARN := -Wall -Werror
+# The data tests check SHA-256 against an independent implementation.
+TEST_LIBS := -lnettle
 CPPFLAGS_ALL := -Iuapi -Iulib/include $(CPPFLAGS)
 
 LIB_SRCS := ulib/ring.c
@@ -67,7 +69,7 @@ selftests: $(TESTS)
 $(BUILD)/selftests/%: selftests/%.c $(TEST_HDRS) $(LIB_A) $(LIB_HDRS) $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(CFLAGS) $(TEST_WARN) -static \
-		-pthread $< $(LIB_A) -o $@
+		-pthread $< $(LIB_A) $(TEST_LIBS) -o $@
 
 examples: $(EXAMPLES)
 

@@ -53,13 +53,15 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 		return -EINVAL;
 	if (capacity > kpool_max_capacity || max_waiting > cq)
 		return -EINVAL;
+	if (p->arena_size > (u64)kpool_max_arena_mb << 20)
+		return -EINVAL;
 
 	mutex_lock(&pool->setup_lock);
 	if (pool->ready) {
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = kpool_rings_alloc(pool, sq, cq);
+	ret = kpool_rings_alloc(pool, sq, cq, p->arena_size);
 	if (ret)
 		goto out;
 

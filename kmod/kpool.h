@@ -74,6 +74,8 @@ struct kpool_pool {
 	struct kpool_user_indices *user;
 	struct kpool_sqe	*sqes;
 	struct kpool_kernel_ring *kring;
+	void			*arena;
+	size_t			arena_size;
 	size_t			user_size;
 	size_t			sqes_size;
 	size_t			kring_size;
@@ -137,7 +139,9 @@ struct kpool_task {
 	u8			state;		/* enum kpool_task_state */
 	bool			cancel_requested; /* see kpool_task_should_stop() */
 	bool			deadline_armed;
+	bool			prepped;	/* prep succeeded: cleanup due */
 	u32			cpu;
+	u32			aux;		/* the CQE's aux */
 	u64			submit_ns;
 	u64			start_ns;
 	u64			deadline;	/* ktime ns; 0: none */
@@ -177,6 +181,11 @@ struct kpool_op_def {
 	 * without it cannot be stopped once running.
 	 */
 	int (*cancel)(struct kpool_task *task);
+	/*
+	 * Drop what a successful prep took (file and cred references), when
+	 * the task is freed, whatever happened to it.  Any context.
+	 */
+	void (*cleanup)(struct kpool_task *task);
 	unsigned int flags;
 };
 
@@ -200,13 +209,16 @@ int kpool_ops_probe(struct kpool_probe *probe);
 int kpool_ops_init(void);
 
 /* ring.c */
-int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries);
+int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
+		      u64 arena_size);
+void *kpool_arena_range(struct kpool_pool *pool, u64 addr, u64 len,
+			bool allow_empty);
 void kpool_rings_free(struct kpool_pool *pool);
 void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p);
 int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma);
 u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want);
 void kpool_cq_unreserve(struct kpool_pool *pool, u32 n);
-void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res);
+void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux);
 u32 kpool_cq_ready(struct kpool_pool *pool);
 
 /* sched.c */
@@ -222,6 +234,7 @@ int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all);
 int kpool_sched_tune(struct kpool_pool *pool, u32 capacity, u32 *prev);
 int kpool_sched_drain(struct kpool_pool *pool, ktime_t end);
 bool kpool_task_should_stop(struct kpool_task *task, int *res);
+int kpool_task_cancel_cooperative(struct kpool_task *task);
 bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
 			  ktime_t expires);
 
@@ -253,6 +266,7 @@ long kpool_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 extern unsigned int kpool_max_entries;
 extern unsigned int kpool_max_capacity;
 extern unsigned int kpool_burn_max_ms;
+extern unsigned int kpool_max_arena_mb;
 
 /*
  * Wait interruptibly for @cond until the absolute time @end (KTIME_MAX: no

@@ -28,7 +28,13 @@ module_param_named(burn_max_ms, kpool_burn_max_ms, uint, 0444);
 MODULE_PARM_DESC(burn_max_ms,
 		 "Longest BURN task, in ms (at most 600000)");
 
+unsigned int kpool_max_arena_mb = 256;
+module_param_named(max_arena_mb, kpool_max_arena_mb, uint, 0444);
+MODULE_PARM_DESC(max_arena_mb,
+		 "Largest data arena of one pool, in MiB (at most 4096)");
+
 #define KPOOL_CAPACITY_CEILING	65536U
+#define KPOOL_ARENA_MB_CEILING	4096U
 #define KPOOL_BURN_MS_CEILING	600000U
 
 static void kpool_pool_refs_release(struct percpu_ref *ref)
@@ -132,9 +138,11 @@ static int __init kpool_init(void)
 		return -EINVAL;
 	}
 	if (!kpool_max_capacity || kpool_max_capacity > KPOOL_CAPACITY_CEILING ||
-	    kpool_burn_max_ms > KPOOL_BURN_MS_CEILING) {
-		pr_err("kpool: max_capacity must be in 1..%u, burn_max_ms at most %u\n",
-		       KPOOL_CAPACITY_CEILING, KPOOL_BURN_MS_CEILING);
+	    kpool_burn_max_ms > KPOOL_BURN_MS_CEILING ||
+	    kpool_max_arena_mb > KPOOL_ARENA_MB_CEILING) {
+		pr_err("kpool: max_capacity must be in 1..%u, burn_max_ms at most %u, max_arena_mb at most %u\n",
+		       KPOOL_CAPACITY_CEILING, KPOOL_BURN_MS_CEILING,
+		       KPOOL_ARENA_MB_CEILING);
 		return -EINVAL;
 	}
 	ret = kpool_ops_init();

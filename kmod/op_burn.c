@@ -57,6 +57,5 @@ int kpool_burn_cancel(struct kpool_task *task)
 
 	if (b->uninterruptible)
 		return -EALREADY;
-	WRITE_ONCE(task->cancel_requested, true);
-	return 0;
+	return kpool_task_cancel_cooperative(task);
 }

@@ -37,6 +37,49 @@ static const struct kpool_op_def kpool_op_defs[] = {
 		.cancel		= kpool_burn_cancel,
 		.flags		= KPOOL_OPF_LONG,
 	},
+	[KPOOL_OP_READ] = {
+		.name		= "read",
+		.prep		= kpool_read_prep,
+		.issue		= kpool_read_issue,
+		.cancel		= kpool_task_cancel_cooperative,
+		.cleanup	= kpool_file_cleanup,
+		.flags		= KPOOL_OPF_LONG,
+	},
+	[KPOOL_OP_WRITE] = {
+		.name		= "write",
+		.prep		= kpool_write_prep,
+		.issue		= kpool_write_issue,
+		.cancel		= kpool_task_cancel_cooperative,
+		.cleanup	= kpool_file_cleanup,
+		.flags		= KPOOL_OPF_LONG,
+	},
+	[KPOOL_OP_FSYNC] = {
+		.name		= "fsync",
+		.prep		= kpool_fsync_prep,
+		.issue		= kpool_fsync_issue,
+		.cleanup	= kpool_file_cleanup,
+	},
+	[KPOOL_OP_COPY] = {
+		.name		= "copy",
+		.prep		= kpool_copy_prep,
+		.issue		= kpool_copy_issue,
+		.cancel		= kpool_task_cancel_cooperative,
+		.flags		= KPOOL_OPF_LONG,
+	},
+	[KPOOL_OP_CRC32C] = {
+		.name		= "crc32c",
+		.prep		= kpool_crc32c_prep,
+		.issue		= kpool_crc32c_issue,
+		.cancel		= kpool_task_cancel_cooperative,
+		.flags		= KPOOL_OPF_LONG,
+	},
+	[KPOOL_OP_SHA256] = {
+		.name		= "sha256",
+		.prep		= kpool_sha256_prep,
+		.issue		= kpool_sha256_issue,
+		.cancel		= kpool_task_cancel_cooperative,
+		.flags		= KPOOL_OPF_LONG,
+	},
 };
 
 static_assert(ARRAY_SIZE(kpool_op_defs) == KPOOL_OP_LAST);

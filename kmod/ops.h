@@ -23,4 +23,21 @@ int kpool_burn_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
 int kpool_burn_issue(struct kpool_task *task);
 int kpool_burn_cancel(struct kpool_task *task);
 
+/* op_rw.c */
+int kpool_read_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_read_issue(struct kpool_task *task);
+int kpool_write_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_write_issue(struct kpool_task *task);
+int kpool_fsync_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_fsync_issue(struct kpool_task *task);
+void kpool_file_cleanup(struct kpool_task *task);
+
+/* op_data.c */
+int kpool_copy_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_copy_issue(struct kpool_task *task);
+int kpool_crc32c_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_crc32c_issue(struct kpool_task *task);
+int kpool_sha256_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_sha256_issue(struct kpool_task *task);
+
 #endif /* KPOOL_OPS_H */

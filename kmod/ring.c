@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The shared rings: allocation, mmap, and the completion side.
+ * The shared memory: allocation, mmap, the arena, and the completion side.
  *
- * Three regions, each its own vmalloc_user() area so each can be mapped
+ * Four regions, each its own vmalloc_user() area so each can be mapped
  * with its own protection: the program's indices (read-write), the SQE
- * array (read-write) and everything the module writes (read-only).
+ * array (read-write), everything the module writes (read-only), and the
+ * arena the data ops read and write (read-write).  None is reallocated
+ * while the pool lives.
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -15,7 +17,8 @@
 static_assert(sizeof(struct kpool_sqe) == 64);
 static_assert(sizeof(struct kpool_cqe) == 16);
 
-int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries)
+int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
+		      u64 arena_size)
 {
 	pool->user_size = PAGE_ALIGN(sizeof(*pool->user));
 	pool->sqes_size = PAGE_ALIGN(array_size(sq_entries,
@@ -23,10 +26,15 @@ int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries)
 	pool->kring_size = PAGE_ALIGN(struct_size(pool->kring, cqes,
 						  cq_entries));
 
+	pool->arena_size = PAGE_ALIGN(arena_size);
+
 	pool->user = vmalloc_user(pool->user_size);
 	pool->sqes = vmalloc_user(pool->sqes_size);
 	pool->kring = vmalloc_user(pool->kring_size);
-	if (!pool->user || !pool->sqes || !pool->kring) {
+	if (pool->arena_size)
+		pool->arena = vmalloc_user(pool->arena_size);
+	if (!pool->user || !pool->sqes || !pool->kring ||
+	    (pool->arena_size && !pool->arena)) {
 		kpool_rings_free(pool);
 		return -ENOMEM;
 	}
@@ -43,9 +51,32 @@ void kpool_rings_free(struct kpool_pool *pool)
 	vfree(pool->user);
 	vfree(pool->sqes);
 	vfree(pool->kring);
+	vfree(pool->arena);
 	pool->user = NULL;
 	pool->sqes = NULL;
 	pool->kring = NULL;
+	pool->arena = NULL;
+	pool->arena_size = 0;
+}
+
+/*
+ * The kernel address of arena range [addr, addr + len), or NULL if it is
+ * not wholly inside the arena (overflow-safe).  Empty ranges are refused
+ * unless @allow_empty, and then only at addr 0.
+ */
+void *kpool_arena_range(struct kpool_pool *pool, u64 addr, u64 len,
+			bool allow_empty)
+{
+	u64 end;
+
+	if (!len)
+		return allow_empty && !addr ? pool->arena : NULL;
+	/* Results are byte counts in a CQE's s32 res. */
+	if (len > INT_MAX)
+		return NULL;
+	if (check_add_overflow(addr, len, &end) || end > pool->arena_size)
+		return NULL;
+	return pool->arena + addr;
 }
 
 void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p)
@@ -58,6 +89,9 @@ void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p)
 	p->sqes.size = pool->sqes_size;
 	p->cq_ring.offset = KPOOL_OFF_CQ_RING;
 	p->cq_ring.size = pool->kring_size;
+	p->arena_size = pool->arena_size;
+	p->arena.offset = pool->arena ? KPOOL_OFF_ARENA : 0;
+	p->arena.size = pool->arena_size;
 
 	memset(&p->off, 0, sizeof(p->off));
 	p->off.sq_tail = offsetof(struct kpool_user_indices, sq_tail);
@@ -98,11 +132,15 @@ int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma)
 		size = pool->kring_size;
 		read_only = true;
 		break;
+	case KPOOL_OFF_ARENA >> PAGE_SHIFT:
+		mem = pool->arena;
+		size = pool->arena_size;
+		break;
 	default:
 		return -EINVAL;
 	}
 
-	if (len > size)
+	if (!mem || len > size)
 		return -EINVAL;
 	if (read_only) {
 		if (vma->vm_flags & VM_WRITE)
@@ -149,7 +187,7 @@ void kpool_cq_unreserve(struct kpool_pool *pool, u32 n)
 }
 
 /* Post one CQE into a slot reserved by kpool_cq_reserve().  Any context. */
-void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res)
+void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux)
 {
 	struct kpool_cqe *cqe;
 	unsigned long flags;
@@ -158,7 +196,7 @@ void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res)
 	cqe = &pool->kring->cqes[pool->cq_tail & pool->cq_mask];
 	WRITE_ONCE(cqe->user_data, user_data);
 	WRITE_ONCE(cqe->res, res);
-	WRITE_ONCE(cqe->flags, 0);
+	WRITE_ONCE(cqe->aux, aux);
 	/* Waiters read cq_tail without the lock, in kpool_cq_ready(). */
 	WRITE_ONCE(pool->cq_tail, pool->cq_tail + 1);
 	pool->cq_reserved--;

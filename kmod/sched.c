@@ -63,7 +63,7 @@ static void kpool_sched_complete_locked(struct kpool_pool *pool,
 					struct kpool_task *task, s32 res)
 {
 	lockdep_assert_held(&pool->sched_lock);
-	kpool_cq_post(pool, task->user_data, res);
+	kpool_cq_post(pool, task->user_data, res, task->aux);
 	if (task->state == KPOOL_TASK_NEW)
 		kpool_stats_submitted(pool, task);
 	kpool_stats_done(pool, task, res, ktime_get_ns());
@@ -258,7 +258,7 @@ void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
 	unsigned long flags;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
-	kpool_cq_post(pool, user_data, res);
+	kpool_cq_post(pool, user_data, res, 0);
 	kpool_stats_rejected(pool, op);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 }
@@ -292,6 +292,13 @@ void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op)
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	kpool_stats_rejected(pool, op);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
+}
+
+/* The cancel hook of an op that polls kpool_task_should_stop(). */
+int kpool_task_cancel_cooperative(struct kpool_task *task)
+{
+	WRITE_ONCE(task->cancel_requested, true);
+	return 0;
 }
 
 /* A running cooperative task polls this between steps. */

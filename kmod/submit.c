@@ -68,6 +68,7 @@ static void kpool_sqe_copy(struct kpool_sqe *dst, const struct kpool_sqe *src)
 static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	const u8 placement = KPOOL_SQE_CPU | KPOOL_SQE_UNBOUND;
+	int ret;
 
 	task->op = sqe->op;
 	task->def = kpool_op_lookup(sqe->op);
@@ -90,7 +91,9 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 	task->sqe_flags = sqe->flags;
 	task->cpu = sqe->cpu;
 	task->deadline = sqe->deadline_ns;	/* made absolute at accept */
-	return task->def->prep(task, sqe);
+	ret = task->def->prep(task, sqe);
+	task->prepped = !ret;
+	return ret;
 }
 
 static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool)
@@ -104,6 +107,8 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool)
 	task->state = KPOOL_TASK_NEW;
 	task->cancel_requested = false;
 	task->deadline_armed = false;
+	task->prepped = false;
+	task->aux = 0;
 	task->deadline = 0;
 	task->submit_ns = ktime_get_ns();
 	task->start_ns = task->submit_ns;
@@ -113,11 +118,16 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool)
 	return task;
 }
 
-/* Free a task that never became one: no CQE, its CQ slot stays reserved. */
+/*
+ * Free a task: what its prep took, its memory, its pool ref.  Also for
+ * tasks that never were (invalid, or refused by a full pool): no CQE.
+ */
 static void kpool_task_discard(struct kpool_task *task)
 {
 	struct kpool_pool *pool = task->pool;
 
+	if (task->prepped && task->def->cleanup)
+		task->def->cleanup(task);
 	kmem_cache_free(kpool_task_cache, task);
 	percpu_ref_put(&pool->refs);
 }

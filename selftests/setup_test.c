@@ -281,6 +281,12 @@ TEST_F(probe, lists_every_op)
 		[KPOOL_OP_TIMEOUT] = "timeout",
 		[KPOOL_OP_CANCEL] = "cancel",
 		[KPOOL_OP_BURN] = "burn",
+		[KPOOL_OP_READ] = "read",
+		[KPOOL_OP_WRITE] = "write",
+		[KPOOL_OP_FSYNC] = "fsync",
+		[KPOOL_OP_COPY] = "copy",
+		[KPOOL_OP_CRC32C] = "crc32c",
+		[KPOOL_OP_SHA256] = "sha256",
 	};
 	int op;
 

@@ -24,8 +24,10 @@ done
 work=$KPOOL_BUILD/${KPOOL_RUN_NAME:-guest-$kver}
 rm -rf "$work" && mkdir -p "$work"
 for t in "${tests[@]}"; do basename "$t"; done >"$work/run-list"
+# The example tools ride along: tools_test runs them.
 "$KPOOL_TOP/tools/mkinitramfs.sh" "$work/initrd.cpio.gz" "$ko" \
-	"$KPOOL_TOP/tools/guest-init.sh" "${tests[@]}" "$work/run-list"
+	"$KPOOL_TOP/tools/guest-init.sh" "${tests[@]}" \
+	"$KPOOL_BUILD"/examples/* "$work/run-list"
 "$KPOOL_TOP/tools/vm.sh" "$kver" "$work/initrd.cpio.gz" "$work.log" \
 	"${KPOOL_VM_TIMEOUT:-900}"
 "$KPOOL_TOP/tools/parse-log.sh" "$work.log"

@@ -13,8 +13,11 @@ kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || die "no $kernel"
 smp=${KPOOL_VM_SMP:-2}
 # Multi-vCPU TCG guests need idle=poll, or each cross-CPU wakeup waits
-# for a timer tick (see shared/VM-NOTES.md).
-append="console=ttyS0 panic=-1 quiet idle=poll ${KPOOL_VM_APPEND:-}"
+# for a timer tick (see shared/VM-NOTES.md).  tsc=reliable: under TCG the
+# clocksource watchdog sees TSC skew, marks it unstable at run time, and
+# the live code patching that follows can crash a multi-threaded TCG
+# guest (seen: "Oops: int3" in sched_clock_cpu mid-test).
+append="console=ttyS0 panic=-1 quiet idle=poll tsc=reliable ${KPOOL_VM_APPEND:-}"
 
 rc=0
 timeout --foreground -k 10 "$limit" \

@@ -24,7 +24,10 @@ static void kpool_unmap_all(struct kpool_ring *ring)
 		munmap(ring->map_sqes, ring->size_sqes);
 	if (ring->map_cq_ring)
 		munmap(ring->map_cq_ring, ring->size_cq_ring);
+	if (ring->arena)
+		munmap(ring->arena, ring->arena_size);
 	ring->map_sq_ring = ring->map_sqes = ring->map_cq_ring = NULL;
+	ring->arena = NULL;
 }
 
 int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
@@ -42,6 +45,7 @@ int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
 		p.flags = params->flags;
 		p.capacity = params->capacity;
 		p.max_waiting = params->max_waiting;
+		p.arena_size = params->arena_size;
 	}
 	if (ioctl(fd, KPOOL_IOC_SETUP, &p) < 0)
 		return -errno;
@@ -56,7 +60,11 @@ int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
 	ring->map_sq_ring = kpool_map(fd, &p.sq_ring, PROT_READ | PROT_WRITE);
 	ring->map_sqes = kpool_map(fd, &p.sqes, PROT_READ | PROT_WRITE);
 	ring->map_cq_ring = kpool_map(fd, &p.cq_ring, PROT_READ);
-	if (!ring->map_sq_ring || !ring->map_sqes || !ring->map_cq_ring) {
+	ring->arena_size = p.arena.size;
+	if (ring->arena_size)
+		ring->arena = kpool_map(fd, &p.arena, PROT_READ | PROT_WRITE);
+	if (!ring->map_sq_ring || !ring->map_sqes || !ring->map_cq_ring ||
+	    (ring->arena_size && !ring->arena)) {
 		int err = -errno;
 
 		kpool_unmap_all(ring);

@@ -32,6 +32,8 @@
  *  - sqes, read-write: sq_entries struct kpool_sqe.
  *  - cq_ring, read-only: everything the module writes: sq_head, cq_tail and
  *    the cq_entries struct kpool_cqe.  Mapping it writable fails (EPERM).
+ *  - arena, read-write: the data tasks read and write (arena_size bytes,
+ *    zeroed at SETUP; absent when arena_size is 0).
  */
 #ifndef _UAPI_LINUX_KPOOL_H
 #define _UAPI_LINUX_KPOOL_H
@@ -47,6 +49,12 @@ enum kpool_op {
 	KPOOL_OP_TIMEOUT = 1,	/* completes with 0 after off nanoseconds */
 	KPOOL_OP_CANCEL = 2,	/* cancels the task whose user_data is addr */
 	KPOOL_OP_BURN = 3,	/* spins a CPU for off ns (tests, benchmarks) */
+	KPOOL_OP_READ = 4,	/* pread(fd) into the arena */
+	KPOOL_OP_WRITE = 5,	/* pwrite(fd) from the arena */
+	KPOOL_OP_FSYNC = 6,	/* fsync/fdatasync(fd) */
+	KPOOL_OP_COPY = 7,	/* memmove within the arena */
+	KPOOL_OP_CRC32C = 8,	/* CRC32C of an arena range, into the CQE */
+	KPOOL_OP_SHA256 = 9,	/* SHA-256 of arena ranges, into the arena */
 
 	KPOOL_OP_LAST		/* not an op: how many this header knows */
 };
@@ -84,6 +92,33 @@ enum kpool_op {
  *          already complete), -EALREADY it is running and cannot be
  *          interrupted; with KPOOL_CANCEL_ALL, how many were cancelled.
  *          Cancelled tasks complete with -ECANCELED.
+ * Data ops name arena ranges: [addr, addr + len) must lie inside the
+ * arena (SETUP's arena_size), len > 0 unless said otherwise; a range that
+ * does not (past the end, wrapping, empty) gives -EINVAL.  Long ranges are
+ * processed in chunks, checking cancel and deadline between them.
+ *
+ * READ:    pread(fd, arena + addr, len, off).  res: bytes read (short at
+ *          end of file), or -errno.
+ * WRITE:   pwrite(fd, arena + addr, len, off).  res: bytes written.
+ *          For both, fd is resolved when ENTER takes the SQE, in the
+ *          submitter's context: the task holds its own reference to the
+ *          file (closing fd afterwards changes nothing) and runs with the
+ *          submitter's credentials.  Only regular files and block devices:
+ *          -EBADF bad or closed fd, or not open for reading (READ) or
+ *          writing (WRITE); -EISDIR a directory; -ESPIPE a pipe, FIFO or
+ *          socket; -EINVAL any other kind of file, or an O_DIRECT file.
+ * FSYNC:   fsync(fd), or fdatasync(fd) with op_flags KPOOL_FSYNC_DATASYNC;
+ *          the same fd rules (any access mode).  res: 0 or -errno.
+ * COPY:    copies len bytes from arena offset addr to arena offset off.
+ *          Overlapping ranges behave like memmove.  res: len.
+ * CRC32C:  the CRC32C (Castagnoli) of the range; off = the CRC32C of the
+ *          data before it, to continue a checksum (0 to start; below
+ *          2^32).  res: 0; the checksum is in the CQE's aux.
+ * SHA256:  hashes the range into the struct kpool_sha256_ctx at arena
+ *          offset off (8-byte aligned): op_flags KPOOL_SHA256_INIT starts
+ *          a new hash, else the context's hash continues;
+ *          KPOOL_SHA256_FINAL then writes the digest into ctx.digest.
+ *          len may be 0 (then addr must be 0).  res: 0.
  * BURN:    off = how long to spin a CPU, in ns, at most the burn_max_ms
  *          module parameter.  For tests and benchmarks.  Stops early with
  *          -ECANCELED or -ETIME; with op_flags KPOOL_BURN_UNINTERRUPTIBLE
@@ -95,6 +130,15 @@ enum kpool_op {
 
 #define KPOOL_CANCEL_ALL		0x00000001U
 #define KPOOL_BURN_UNINTERRUPTIBLE	0x00000001U
+#define KPOOL_FSYNC_DATASYNC		0x00000001U
+#define KPOOL_SHA256_INIT		0x00000001U
+#define KPOOL_SHA256_FINAL		0x00000002U
+
+/* A SHA-256 computation in the arena (see KPOOL_OP_SHA256). */
+struct kpool_sha256_ctx {
+	__u8	digest[32];	/* written by KPOOL_SHA256_FINAL */
+	__u8	state[128];	/* the running hash: opaque, keep it as is */
+};
 
 struct kpool_sqe {
 	__u8	op;		/* enum kpool_op */
@@ -115,7 +159,8 @@ struct kpool_sqe {
 
 /*
  * Completion queue entry, 16 bytes.  res is the op's result: >= 0 on
- * success, a negative errno on failure:
+ * success, a negative errno on failure; aux is a second result some ops
+ * give (CRC32C: the checksum), else 0.  Errors every op may give:
  *   -EINVAL     the SQE had an unknown op, unknown flags, a nonzero
  *               reserved or unused field, or an out-of-range value
  *   -ENOMEM     the module could not allocate what the op needed
@@ -125,7 +170,7 @@ struct kpool_sqe {
 struct kpool_cqe {
 	__u64	user_data;
 	__s32	res;
-	__u32	flags;		/* none defined yet: 0 */
+	__u32	aux;
 };
 
 /* An mmap region: pass offset to mmap() and map at most size bytes. */
@@ -166,7 +211,10 @@ struct kpool_ring_offsets {
  *              changes it later.
  * max_waiting: how many more tasks may wait for a slot: 0 for cq_entries,
  *              else 1 .. cq_entries.
- * All four are written back with the values in use.
+ * arena_size:  bytes of data memory for the data ops, rounded up to whole
+ *              pages; 0 for none; at most the max_arena_mb module
+ *              parameter.  The arena region reports where to map it.
+ * All five are written back with the values in use.
  *
  * flags: KPOOL_SETUP_BLOCKING: when running and waiting tasks fill the
  * pool, ENTER sleeps until there is room (bounded by its timeout, and
@@ -192,7 +240,9 @@ struct kpool_setup {
 	struct kpool_ring_offsets off;	/* out */
 	__u32	max_waiting;		/* in/out */
 	__u32	resv0;
-	__u64	resv[3];
+	__u64	arena_size;		/* in/out */
+	struct kpool_region arena;	/* out */
+	__u64	resv[4];
 };
 
 /*
@@ -378,5 +428,6 @@ struct kpool_stats {
 #define KPOOL_OFF_SQ_RING	0x00000000
 #define KPOOL_OFF_SQES		0x10000000
 #define KPOOL_OFF_CQ_RING	0x20000000
+#define KPOOL_OFF_ARENA		0x30000000
 
 #endif /* _UAPI_LINUX_KPOOL_H */

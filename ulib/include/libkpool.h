@@ -65,6 +65,8 @@ struct kpool_ring {
 	size_t size_sq_ring;
 	size_t size_sqes;
 	size_t size_cq_ring;
+	void *arena;			/* the data arena, mapped; or NULL */
+	size_t arena_size;
 	int owns_fd;
 };
 
@@ -73,6 +75,7 @@ struct kpool_ring_params {
 	__u32 flags;			/* KPOOL_SETUP_* */
 	__u32 capacity;			/* 0: the SQ size */
 	__u32 max_waiting;		/* 0: cq_entries */
+	__u64 arena_size;		/* bytes of data memory; 0: none */
 };
 
 /*
@@ -195,6 +198,71 @@ static inline void kpool_prep_timeout(struct kpool_sqe *sqe, __u64 delay_ns)
 {
 	sqe->op = KPOOL_OP_TIMEOUT;
 	sqe->off = delay_ns;
+}
+
+/* Read @len bytes of @fd at @offset into the arena at @arena_off. */
+static inline void kpool_prep_read(struct kpool_sqe *sqe, int fd,
+				   __u64 arena_off, __u32 len, __u64 offset)
+{
+	sqe->op = KPOOL_OP_READ;
+	sqe->fd = fd;
+	sqe->addr = arena_off;
+	sqe->len = len;
+	sqe->off = offset;
+}
+
+/* Write @len bytes from the arena at @arena_off to @fd at @offset. */
+static inline void kpool_prep_write(struct kpool_sqe *sqe, int fd,
+				    __u64 arena_off, __u32 len, __u64 offset)
+{
+	sqe->op = KPOOL_OP_WRITE;
+	sqe->fd = fd;
+	sqe->addr = arena_off;
+	sqe->len = len;
+	sqe->off = offset;
+}
+
+/* fsync(fd), or fdatasync(fd) with @flags KPOOL_FSYNC_DATASYNC. */
+static inline void kpool_prep_fsync(struct kpool_sqe *sqe, int fd,
+				    __u32 flags)
+{
+	sqe->op = KPOOL_OP_FSYNC;
+	sqe->fd = fd;
+	sqe->op_flags = flags;
+}
+
+/* memmove(arena + @dst, arena + @src, @len). */
+static inline void kpool_prep_copy(struct kpool_sqe *sqe, __u64 dst,
+				   __u64 src, __u32 len)
+{
+	sqe->op = KPOOL_OP_COPY;
+	sqe->addr = src;
+	sqe->off = dst;
+	sqe->len = len;
+}
+
+/* CRC32C of an arena range, continuing from @seed (0 to start): CQE aux. */
+static inline void kpool_prep_crc32c(struct kpool_sqe *sqe, __u64 arena_off,
+				     __u32 len, __u32 seed)
+{
+	sqe->op = KPOOL_OP_CRC32C;
+	sqe->addr = arena_off;
+	sqe->len = len;
+	sqe->off = seed;
+}
+
+/*
+ * SHA-256 of an arena range into the struct kpool_sha256_ctx at @ctx_off;
+ * @flags: KPOOL_SHA256_INIT to start, KPOOL_SHA256_FINAL to finish.
+ */
+static inline void kpool_prep_sha256(struct kpool_sqe *sqe, __u64 arena_off,
+				     __u32 len, __u64 ctx_off, __u32 flags)
+{
+	sqe->op = KPOOL_OP_SHA256;
+	sqe->addr = arena_off;
+	sqe->len = len;
+	sqe->off = ctx_off;
+	sqe->op_flags = flags;
 }
 
 /* Cancel the task whose user_data is @target. */

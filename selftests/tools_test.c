@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The example tools, as a user runs them: kpool-sum must print what
+ * sha256sum prints, kpool-cp must reproduce its input, and both must fail
+ * the way coreutils users expect.  The tools are looked up next to this
+ * binary (build/examples/), else on PATH.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "kpool_util.h"
+
+static void tool_path(const char *name, char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		snprintf(out, len, "%s/../examples/%s", dirname(self), name);
+		if (!access(out, X_OK))
+			return;
+	}
+	snprintf(out, len, "%s", name);
+}
+
+/* Run a shell command; its stdout (one line) into @out; its exit status. */
+static int run(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	int status;
+
+	out[0] = 0;
+	if (!p)
+		return -1;
+	if (!fgets(out, len, p))
+		out[0] = 0;
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void make_file(const char *path, size_t size, unsigned int seed)
+{
+	FILE *f = fopen(path, "w");
+	uint32_t x = seed * 2654435761u + 1;
+
+	while (size--) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		fputc(x & 0xff, f);
+	}
+	fclose(f);
+}
+
+FIXTURE(tool) {
+	char dir[64];
+	char in[96];
+	char out[96];
+	char sum[PATH_MAX];
+	char cp[PATH_MAX];
+};
+
+FIXTURE_VARIANT(tool) {
+	size_t size;
+};
+
+FIXTURE_VARIANT_ADD(tool, empty) { .size = 0 };
+FIXTURE_VARIANT_ADD(tool, one_byte) { .size = 1 };
+FIXTURE_VARIANT_ADD(tool, one_page) { .size = 4096 };
+FIXTURE_VARIANT_ADD(tool, one_mib_and_one) { .size = (1 << 20) + 1 };
+FIXTURE_VARIANT_ADD(tool, sixty_four_mib) { .size = 64 << 20 };
+
+FIXTURE_SETUP(tool)
+{
+	KP_REQUIRE_MODULE();
+	snprintf(self->dir, sizeof(self->dir), "/tmp/kpool-tools-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->dir, 0700));
+	snprintf(self->in, sizeof(self->in), "%s/input", self->dir);
+	snprintf(self->out, sizeof(self->out), "%s/output", self->dir);
+	tool_path("kpool-sum", self->sum, sizeof(self->sum));
+	tool_path("kpool-cp", self->cp, sizeof(self->cp));
+	make_file(self->in, variant->size, variant->size + 1);
+}
+
+FIXTURE_TEARDOWN(tool)
+{
+	unlink(self->in);
+	unlink(self->out);
+	rmdir(self->dir);
+}
+
+TEST_F_TIMEOUT(tool, kpool_sum_prints_what_sha256sum_prints, 120)
+{
+	char cmd[PATH_MAX + 128], ours[256], theirs[256];
+
+	snprintf(cmd, sizeof(cmd), "%s %s", self->sum, self->in);
+	ASSERT_EQ(0, run(cmd, ours, sizeof(ours)));
+	snprintf(cmd, sizeof(cmd), "sha256sum %s", self->in);
+	ASSERT_EQ(0, run(cmd, theirs, sizeof(theirs)));
+	ASSERT_STREQ(theirs, ours);
+}
+
+TEST_F_TIMEOUT(tool, kpool_cp_copies_every_byte, 120)
+{
+	char cmd[2 * PATH_MAX], line[256];
+
+	snprintf(cmd, sizeof(cmd), "%s %s %s", self->cp, self->in, self->out);
+	ASSERT_EQ(0, run(cmd, line, sizeof(line)));
+	snprintf(cmd, sizeof(cmd), "cmp %s %s", self->in, self->out);
+	ASSERT_EQ(0, run(cmd, line, sizeof(line)));
+}
+
+/* Errors, as coreutils users expect them: a message, exit status 1. */
+TEST(kpool_sum_reports_a_missing_file)
+{
+	char sum[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-sum", sum, sizeof(sum));
+	snprintf(cmd, sizeof(cmd), "%s /nonexistent/x 2>&1", sum);
+	ASSERT_EQ(1, run(cmd, line, sizeof(line)));
+	ASSERT_STREQ("kpool-sum: /nonexistent/x: No such file or directory\n", line);
+}
+
+TEST(kpool_sum_reports_a_directory)
+{
+	char sum[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-sum", sum, sizeof(sum));
+	snprintf(cmd, sizeof(cmd), "%s /tmp 2>&1", sum);
+	ASSERT_EQ(1, run(cmd, line, sizeof(line)));
+	ASSERT_STREQ("kpool-sum: /tmp: Is a directory\n", line);
+}
+
+TEST(kpool_sum_refuses_what_kpool_cannot_read)
+{
+	char sum[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-sum", sum, sizeof(sum));
+	snprintf(cmd, sizeof(cmd), "%s /dev/null 2>&1", sum);
+	ASSERT_EQ(1, run(cmd, line, sizeof(line)));
+	ASSERT_STREQ("kpool-sum: /dev/null: not a regular file or block device\n",
+		     line);
+}
+
+TEST(kpool_sum_goes_on_after_a_bad_file)
+{
+	char sum[PATH_MAX], cmd[2 * PATH_MAX], ours[256], theirs[256];
+	char path[64];
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-sum", sum, sizeof(sum));
+	snprintf(path, sizeof(path), "/tmp/kpool-good-%d", getpid());
+	make_file(path, 5000, 3);
+	snprintf(cmd, sizeof(cmd), "%s /nonexistent %s 2>/dev/null", sum, path);
+	EXPECT_EQ(1, run(cmd, ours, sizeof(ours)));
+	snprintf(cmd, sizeof(cmd), "sha256sum %s", path);
+	EXPECT_EQ(0, run(cmd, theirs, sizeof(theirs)));
+	unlink(path);
+	ASSERT_STREQ(theirs, ours);
+}
+
+TEST(kpool_cp_reports_a_missing_source)
+{
+	char cp[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-cp", cp, sizeof(cp));
+	snprintf(cmd, sizeof(cmd), "%s /nonexistent/x /tmp/y 2>&1", cp);
+	ASSERT_EQ(1, run(cmd, line, sizeof(line)));
+	ASSERT_STREQ("kpool-cp: cannot stat '/nonexistent/x': No such file or directory\n",
+		     line);
+}
+
+TEST_HARNESS_MAIN
