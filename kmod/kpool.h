@@ -32,6 +32,7 @@
 #include <linux/percpu-refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/kpool.h>
@@ -62,6 +63,8 @@ struct kpool_pool_stats {
 };
 
 struct kpool_pool {
+	kuid_t			owner;		/* charged in users.c */
+
 	/* One per accepted task still in flight, plus one for the file. */
 	struct percpu_ref	refs;
 	struct completion	refs_done;
@@ -259,6 +262,10 @@ void kpool_task_release(struct kpool_task *task);
 int kpool_tasks_init(void);
 void kpool_tasks_exit(void);
 
+/* users.c */
+int kpool_user_charge(struct kpool_pool *pool);
+void kpool_user_uncharge(struct kpool_pool *pool);
+
 /* ioctl.c */
 long kpool_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
@@ -267,6 +274,7 @@ extern unsigned int kpool_max_entries;
 extern unsigned int kpool_max_capacity;
 extern unsigned int kpool_burn_max_ms;
 extern unsigned int kpool_max_arena_mb;
+extern unsigned int kpool_max_pools_per_user;
 
 /*
  * Wait interruptibly for @cond until the absolute time @end (KTIME_MAX: no

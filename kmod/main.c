@@ -33,6 +33,11 @@ module_param_named(max_arena_mb, kpool_max_arena_mb, uint, 0444);
 MODULE_PARM_DESC(max_arena_mb,
 		 "Largest data arena of one pool, in MiB (at most 4096)");
 
+unsigned int kpool_max_pools_per_user = 64;
+module_param_named(max_pools_per_user, kpool_max_pools_per_user, uint, 0444);
+MODULE_PARM_DESC(max_pools_per_user,
+		 "Most pools one user may hold open (CAP_SYS_RESOURCE: no limit)");
+
 #define KPOOL_CAPACITY_CEILING	65536U
 #define KPOOL_ARENA_MB_CEILING	4096U
 #define KPOOL_BURN_MS_CEILING	600000U
@@ -52,9 +57,15 @@ static int kpool_open(struct inode *inode, struct file *file)
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return -ENOMEM;
+	ret = kpool_user_charge(pool);
+	if (ret) {
+		kfree(pool);
+		return ret;
+	}
 	ret = percpu_ref_init(&pool->refs, kpool_pool_refs_release, 0,
 			      GFP_KERNEL_ACCOUNT);
 	if (ret) {
+		kpool_user_uncharge(pool);
 		kfree(pool);
 		return ret;
 	}
@@ -86,6 +97,7 @@ static int kpool_release(struct inode *inode, struct file *file)
 	kpool_rings_free(pool);
 	mutex_destroy(&pool->submit_lock);
 	mutex_destroy(&pool->setup_lock);
+	kpool_user_uncharge(pool);
 	kfree(pool);
 	return 0;
 }

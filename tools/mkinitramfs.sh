@@ -11,6 +11,8 @@ shift 3
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 
+# mktemp makes the root 0700: other users could not even reach /dev.
+chmod 755 "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt}
 cp /bin/busybox "$root/bin/busybox"
 for applet in $("$root/bin/busybox" --list); do
