@@ -37,9 +37,10 @@ TEST_HDRS := $(wildcard selftests/*.h)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
-.PHONY: all module lib selftests examples check demo install clean ksrc
+.PHONY: all module lib selftests examples fuzzer check check-debug fuzz demo \
+	install clean ksrc
 
-all: module lib selftests examples
+all: module lib selftests examples fuzzer
 
 module:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: install the kernel headers or pass KDIR=/path/to/headers" >&2; exit 1; }
@@ -77,8 +78,25 @@ $(BUILD)/examples/%: examples/%.c $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
 
+FUZZER	:= $(BUILD)/tools/kpool-fuzz
+fuzzer: $(FUZZER)
+
+$(FUZZER): tools/fuzz/kpool-fuzz.c $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
+
 check:
 	tools/check.sh
+
+# The debug kernel (KASAN, lockdep, kmemleak, fault injection): every
+# selftest, the fail-nth sweeps and the fuzzer, then a kmemleak scan.
+check-debug:
+	tools/check-debug.sh
+
+# The fuzzer alone in the debug guest for DURATION seconds (SEED to replay).
+fuzz:
+	KPOOL_FUZZ_ARGS="--seconds $(or $(DURATION),600) $(if $(SEED),--seed $(SEED))" \
+		tools/check-debug.sh --fuzz-only
 
 demo:
 	tools/demo.sh

@@ -3,13 +3,19 @@
 # Build kpool.ko for one kernel in its own copy of the tree, so builds for
 # several kernels never share objects.  Any compiler or sparse warning
 # fails the build.
-#   build-module.sh KVER [extra make args, e.g. W=1 C=2]
-# Prints the path of the .ko.
+#   build-module.sh KVER|KERNEL-TREE [extra make args, e.g. W=1 C=2]
+# Prints the path of the .ko (under build/kmod-KVER, or build/kmod-debug
+# for a kernel tree given by its path).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kver=$1; shift
-kdir=$(kdir_of "$kver")
+if [ -d "$kver" ]; then
+	kdir=$kver
+	kver=debug
+else
+	kdir=$(kdir_of "$kver")
+fi
 [ -d "$kdir" ] || die "no headers for $kver at $kdir"
 out=$KPOOL_BUILD/kmod-$kver
 rm -rf "$out" && mkdir -p "$out"

@@ -14,18 +14,33 @@ export PATH
 # The firmware may leave its last line unterminated.
 echo
 echo "KPOOL-GUEST-UP $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+# Seconds each command may run (the host's KPOOL_RUN_TIMEOUT, via a file).
+limit=$(cat /bin/run-timeout 2>/dev/null || echo 300)
+# kmemleak (debug kernel): forget what boot left, judge only what follows.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -w $kmemleak ] && echo clear > $kmemleak
 if insmod /kpool.ko $(cat /bin/insmod-args 2>/dev/null); then
 	echo "KPOOL-INSMOD-OK"
 	while read -r cmd; do
 		[ -n "$cmd" ] || continue
 		echo "KPOOL-RUN-BEGIN $cmd"
-		timeout "${KPOOL_RUN_TIMEOUT:-300}" $cmd
+		timeout "$limit" $cmd
 		echo "KPOOL-RUN-END rc=$? $cmd"
 	done < /bin/run-list
 	if rmmod kpool; then
 		echo "KPOOL-RMMOD-OK"
 	else
 		echo "KPOOL-RMMOD-FAIL"
+	fi
+	if [ -w $kmemleak ]; then
+		# Objects must sit unreferenced a while before a scan names them.
+		sleep 6
+		echo scan > $kmemleak
+		sleep 6
+		echo scan > $kmemleak
+		echo "KPOOL-KMEMLEAK-BEGIN"
+		cat $kmemleak
+		echo "KPOOL-KMEMLEAK-END"
 	fi
 else
 	echo "KPOOL-INSMOD-FAIL"

@@ -3,7 +3,8 @@
 # Run the kselftests in a guest booting one kernel and judge the log.
 #   run-suite.sh KVER KO [TEST...]
 # Runs every selftest, or only the named ones.  KPOOL_VM_SMP sets the
-# vCPUs (default 2); KPOOL_RUN_NAME names the run (default guest-KVER).
+# vCPUs (default 2); KPOOL_RUN_NAME names the run (default guest-KVER);
+# KPOOL_RUN_TIMEOUT bounds each command in the guest (default 300 s).
 # Needs the selftests built (make selftests).  Prints parse-log.sh's
 # verdict; the console log stays in build/NAME.log.
 set -euo pipefail
@@ -11,11 +12,16 @@ set -euo pipefail
 
 kver=$1 ko=$2
 shift 2
+# fail_nth_test needs fault injection, which only the debug kernel has:
+# it runs when named (check-debug names it), never by default.
 if [ $# -gt 0 ]; then
 	tests=()
 	for t in "$@"; do tests+=("$KPOOL_BUILD/selftests/$t"); done
 else
-	tests=("$KPOOL_BUILD"/selftests/*_test)
+	tests=()
+	for t in "$KPOOL_BUILD"/selftests/*_test; do
+		[ "$(basename "$t")" = fail_nth_test ] || tests+=("$t")
+	done
 fi
 for t in "${tests[@]}"; do
 	[ -x "$t" ] || die "no selftest $t: run make selftests"
@@ -24,10 +30,14 @@ done
 work=$KPOOL_BUILD/${KPOOL_RUN_NAME:-guest-$kver}
 rm -rf "$work" && mkdir -p "$work"
 for t in "${tests[@]}"; do basename "$t"; done >"$work/run-list"
+echo "${KPOOL_RUN_TIMEOUT:-300}" >"$work/run-timeout"
+# Extra commands after the tests (check-debug: the fuzzer).
+[ -n "${KPOOL_RUN_EXTRA:-}" ] && printf '%s\n' "$KPOOL_RUN_EXTRA" >>"$work/run-list"
 # The example tools ride along: tools_test runs them.
 "$KPOOL_TOP/tools/mkinitramfs.sh" "$work/initrd.cpio.gz" "$ko" \
 	"$KPOOL_TOP/tools/guest-init.sh" "${tests[@]}" \
-	"$KPOOL_BUILD"/examples/* "$work/run-list"
+	"$KPOOL_BUILD"/examples/* ${KPOOL_RUN_FILES:-} "$work/run-list" \
+	"$work/run-timeout"
 "$KPOOL_TOP/tools/vm.sh" "$kver" "$work/initrd.cpio.gz" "$work.log" \
 	"${KPOOL_VM_TIMEOUT:-900}"
 "$KPOOL_TOP/tools/parse-log.sh" "$work.log"

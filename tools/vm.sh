@@ -4,12 +4,14 @@
 # serial console to LOG.  The verdict comes from markers in LOG, not from
 # QEMU's exit code.
 #   vm.sh KVER INITRD LOG [TIMEOUT_S]
-# KPOOL_VM_SMP (default 2) and KPOOL_VM_APPEND add to the command line.
+# KPOOL_VM_SMP (default 2), KPOOL_VM_MEM (default 1G), KPOOL_VM_APPEND
+# (added to the command line); KVER may instead be a bzImage's path.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kver=$1 initrd=$2 log=$3 limit=${4:-600}
 kernel=/boot/vmlinuz-$kver
+[ -f "$kver" ] && kernel=$kver
 [ -r "$kernel" ] || die "no $kernel"
 smp=${KPOOL_VM_SMP:-2}
 # Multi-vCPU TCG guests need idle=poll, or each cross-CPU wakeup waits
@@ -21,7 +23,7 @@ append="console=ttyS0 panic=-1 quiet idle=poll tsc=reliable ${KPOOL_VM_APPEND:-}
 
 rc=0
 timeout --foreground -k 10 "$limit" \
-	qemu-system-x86_64 -accel tcg -m 1G -smp "$smp" -nographic \
+	qemu-system-x86_64 -accel tcg -m "${KPOOL_VM_MEM:-1G}" -smp "$smp" -nographic \
 	-no-reboot -kernel "$kernel" -initrd "$initrd" -append "$append" \
 	</dev/null >"$log" 2>&1 || rc=$?
 # Drop the carriage returns and terminal escapes the firmware and the
