@@ -20,9 +20,10 @@ log=$1
 [ -r "$log" ] || { echo "RESULT passed=0 failed=1 skipped=0"; exit 1; }
 
 # Kernel log lines that fail a run, wherever they appear.  Each checker
-# names its report (a bare "Call Trace" is no verdict: fault injection and
-# warn_alloc print stacks for failures the fail-nth sweep asks for).
-splat='BUG:|WARNING:|Oops|KASAN|UBSAN|ODEBUG|lockdep|possible (recursive|circular) locking|refcount_t:|hogged CPU|general protection fault|Kernel panic|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|stack-protector|soft lockup|hung_task|blocked for more than|unreferenced object 0x'
+# names its report (lockdep's start "WARNING:" or "BUG:"); a bare stack is
+# no verdict: fault injection and warn_alloc print stacks, with frames
+# such as lockdep_hardirqs_on_prepare, for failures fail-nth asks for.
+splat='BUG:|WARNING:|Oops|KASAN|UBSAN|ODEBUG|possible (recursive|circular) locking|refcount_t:|hogged CPU|general protection fault|Kernel panic|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|stack-protector|soft lockup|hung_task|blocked for more than|unreferenced object 0x'
 
 awk -v splat="$splat" -v tap="$tap" '
 function fail(msg) { failed++; print "FAIL: " msg }
