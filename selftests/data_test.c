@@ -60,35 +60,53 @@ FIXTURE(data) {
 	unsigned char *scratch;
 };
 
-FIXTURE_SETUP(data)
+/*
+ * A ring with an arena and a FILE_SIZE file of known bytes (@seed), for
+ * this fixture and those that embed it.  0, or the line that failed.
+ */
+static int data_open(struct _test_data_data *d, unsigned int entries,
+		     const char *name, uint32_t seed)
 {
 	struct kpool_ring_params p = { .arena_size = ARENA };
 
-	self->up = 0;
+	d->file = malloc(FILE_SIZE);
+	if (!d->file || kpool_ring_open(&d->ring, entries, &p))
+		return __LINE__;
+	d->up = 1;
+	snprintf(d->path, sizeof(d->path), "/tmp/kpool-%s-%d", name, getpid());
+	d->fd = open(d->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (d->fd < 0)
+		return __LINE__;
+	fill(d->file, FILE_SIZE, seed);
+	if (pwrite(d->fd, d->file, FILE_SIZE, 0) != FILE_SIZE)
+		return __LINE__;
+	return 0;
+}
+
+static void data_close(struct _test_data_data *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	unlink(d->path);
+	if (d->up)
+		kpool_ring_close(&d->ring);
+	free(d->file);
+	free(d->scratch);
+}
+
+FIXTURE_SETUP(data)
+{
+	memset(self, 0, sizeof(*self));
 	self->fd = -1;
-	self->file = malloc(FILE_SIZE);
-	self->scratch = malloc(ARENA);
-	ASSERT_NE(NULL, self->file);
-	ASSERT_NE(NULL, self->scratch);
 	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, &p));
-	self->up = 1;
-	snprintf(self->path, sizeof(self->path), "/tmp/kpool-data-%d", getpid());
-	self->fd = open(self->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	ASSERT_LE(0, self->fd);
-	fill(self->file, FILE_SIZE, 7);
-	ASSERT_EQ(FILE_SIZE, pwrite(self->fd, self->file, FILE_SIZE, 0));
+	self->scratch = malloc(ARENA);
+	ASSERT_NE(NULL, self->scratch);
+	ASSERT_EQ(0, data_open(self, 64, "data", 7));
 }
 
 FIXTURE_TEARDOWN(data)
 {
-	if (self->fd >= 0)
-		close(self->fd);
-	unlink(self->path);
-	if (self->up)
-		kpool_ring_close(&self->ring);
-	free(self->file);
-	free(self->scratch);
+	data_close(self);
 }
 
 /* Submit the SQE set up by the caller and return its CQE. */
@@ -181,31 +199,15 @@ FIXTURE_VARIANT_ADD(read_range, whole_file) { .off = 0, .len = FILE_SIZE };
 
 FIXTURE_SETUP(read_range)
 {
-	struct kpool_ring_params p = { .arena_size = ARENA };
-	struct _test_data_data *d = &self->d;
-
-	memset(d, 0, sizeof(*d));
-	d->fd = -1;
+	memset(&self->d, 0, sizeof(self->d));
+	self->d.fd = -1;
 	KP_REQUIRE_MODULE();
-	d->file = malloc(FILE_SIZE);
-	ASSERT_NE(NULL, d->file);
-	ASSERT_EQ(0, kpool_ring_open(&d->ring, 8, &p));
-	d->up = 1;
-	snprintf(d->path, sizeof(d->path), "/tmp/kpool-rr-%d", getpid());
-	d->fd = open(d->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	ASSERT_LE(0, d->fd);
-	fill(d->file, FILE_SIZE, 3);
-	ASSERT_EQ(FILE_SIZE, pwrite(d->fd, d->file, FILE_SIZE, 0));
+	ASSERT_EQ(0, data_open(&self->d, 8, "rr", 3));
 }
 
 FIXTURE_TEARDOWN(read_range)
 {
-	if (self->d.fd >= 0)
-		close(self->d.fd);
-	unlink(self->d.path);
-	if (self->d.up)
-		kpool_ring_close(&self->d.ring);
-	free(self->d.file);
+	data_close(&self->d);
 }
 
 TEST_F(read_range, bytes_match_the_file)
@@ -514,7 +516,6 @@ FIXTURE_VARIANT_ADD(bad_data, sha256_empty_range_not_at_zero) {
 
 FIXTURE_SETUP(bad_data)
 {
-	struct kpool_ring_params p = { .arena_size = ARENA };
 	struct _test_data_data *d = &self->d;
 	int pipefd[2];
 
@@ -522,11 +523,7 @@ FIXTURE_SETUP(bad_data)
 	d->fd = -1;
 	self->fd = -1;
 	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&d->ring, 8, &p));
-	d->up = 1;
-	snprintf(d->path, sizeof(d->path), "/tmp/kpool-bad-%d", getpid());
-	d->fd = open(d->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	ASSERT_LE(0, d->fd);
+	ASSERT_EQ(0, data_open(d, 8, "bad", 1));
 	switch (variant->fd) {
 	case FD_NONE:
 		self->fd = 0;
@@ -574,11 +571,7 @@ FIXTURE_TEARDOWN(bad_data)
 {
 	if (self->fd > 0 && variant->fd != FD_CLOSED)
 		close(self->fd);
-	if (self->d.fd >= 0)
-		close(self->d.fd);
-	unlink(self->d.path);
-	if (self->d.up)
-		kpool_ring_close(&self->d.ring);
+	data_close(&self->d);
 }
 
 TEST_F(bad_data, refused_with_its_errno)

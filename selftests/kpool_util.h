@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,66 @@ static inline unsigned int kp_reap(struct kpool_ring *ring,
 		kpool_cqe_seen(ring, cqe);
 	}
 	return n;
+}
+
+/*
+ * A stress run: one thread queues and submits tasks for @ns nanoseconds
+ * (queue() puts task i in the SQ, with user_data i), another reaps, and
+ * every SQE taken must come back exactly once.
+ */
+#define KP_STRESS_MAX	(1u << 22)
+
+struct kp_stress {
+	struct kpool_ring ring;
+	uint64_t ns;
+	void (*queue)(struct kpool_ring *r, unsigned int i);
+	int want_zero_res;	/* every res must be 0 (NOPs) */
+	int stop;
+	unsigned int taken;
+	unsigned int reaped;
+	unsigned int bad;	/* unknown, repeated, or (want_zero_res) failed */
+	unsigned char *seen;
+};
+
+static inline void *kp_stress_submitter(void *arg)
+{
+	struct kp_stress *s = arg;
+	uint64_t end = kp_now_ns() + s->ns;
+	unsigned int queued = 0;
+
+	while (kp_now_ns() < end && queued < KP_STRESS_MAX - 64) {
+		for (int n = 0; n < 16 && kpool_sq_space_left(&s->ring); n++)
+			s->queue(&s->ring, queued++);
+		if (kpool_submit(&s->ring) < 0)
+			sched_yield();	/* full: the reaper catches up */
+	}
+	/* Push out whatever is still published but not taken. */
+	while (kpool_load_acquire(s->ring.sq.khead) != queued)
+		if (kpool_submit(&s->ring) < 0)
+			sched_yield();
+	s->taken = queued;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static inline void *kp_stress_reaper(void *arg)
+{
+	struct kp_stress *s = arg;
+	struct kpool_cqe *cqe;
+
+	for (;;) {
+		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) &&
+		    s->reaped == s->taken)
+			return NULL;
+		if (kpool_wait_cqe_timeout(&s->ring, &cqe, 10 * KP_MS))
+			continue;
+		if (cqe->user_data >= KP_STRESS_MAX ||
+		    s->seen[cqe->user_data]++ ||
+		    (s->want_zero_res && cqe->res))
+			s->bad++;
+		s->reaped++;
+		kpool_cqe_seen(&s->ring, cqe);
+	}
 }
 
 #endif /* KPOOL_SELFTEST_UTIL_H */

@@ -195,68 +195,24 @@ TEST(two_pools_are_independent)
 }
 
 /* One thread submits NOPs for a few seconds while another reaps them. */
-#define STRESS_NS	(3000 * KP_MS)
-#define STRESS_MAX	(1u << 22)
-
-struct stress {
-	struct kpool_ring ring;
-	int stop;
-	unsigned int submitted;
-	unsigned int reaped;
-	unsigned int bad;
-	unsigned char *seen;
-};
-
-static void *stress_submitter(void *arg)
+static void queue_nop(struct kpool_ring *r, unsigned int i)
 {
-	struct stress *s = arg;
-	uint64_t end = kp_now_ns() + STRESS_NS;
-	unsigned int queued = 0;
-
-	while (kp_now_ns() < end && queued < STRESS_MAX - 64) {
-		queued += kp_queue_nops(&s->ring, 16, queued);
-		if (kpool_submit(&s->ring) < 0)
-			sched_yield();		/* CQ full: the reaper catches up */
-	}
-	/* Push out whatever is still published but not taken. */
-	while (kpool_load_acquire(s->ring.sq.khead) != queued)
-		if (kpool_submit(&s->ring) < 0)
-			sched_yield();
-	s->submitted = queued;
-	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void *stress_reaper(void *arg)
-{
-	struct stress *s = arg;
-	struct kpool_cqe *cqe;
-
-	for (;;) {
-		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) &&
-		    s->reaped == s->submitted)
-			break;
-		if (kpool_wait_cqe_timeout(&s->ring, &cqe, 10 * KP_MS))
-			continue;
-		if (cqe->res || cqe->user_data >= STRESS_MAX ||
-		    s->seen[cqe->user_data]++)
-			s->bad++;
-		s->reaped++;
-		kpool_cqe_seen(&s->ring, cqe);
-	}
-	return NULL;
+	kp_queue_nops(r, 1, i);
 }
 
 FIXTURE(stress) {
-	struct stress s;
+	struct kp_stress s;
 };
 
 FIXTURE_SETUP(stress)
 {
 	memset(&self->s, 0, sizeof(self->s));
 	KP_REQUIRE_MODULE();
-	self->s.seen = calloc(STRESS_MAX, 1);
+	self->s.seen = calloc(KP_STRESS_MAX, 1);
 	ASSERT_NE(NULL, self->s.seen);
+	self->s.ns = 3000 * KP_MS;
+	self->s.queue = queue_nop;
+	self->s.want_zero_res = 1;
 	ASSERT_EQ(0, kpool_ring_open(&self->s.ring, 64, NULL));
 }
 
@@ -270,16 +226,16 @@ FIXTURE_TEARDOWN(stress)
 
 TEST_F_TIMEOUT(stress, two_threads_submit_and_reap, 60)
 {
-	struct stress *s = &self->s;
+	struct kp_stress *s = &self->s;
 	pthread_t sub, rea;
 
-	ASSERT_EQ(0, pthread_create(&rea, NULL, stress_reaper, s));
-	ASSERT_EQ(0, pthread_create(&sub, NULL, stress_submitter, s));
+	ASSERT_EQ(0, pthread_create(&rea, NULL, kp_stress_reaper, s));
+	ASSERT_EQ(0, pthread_create(&sub, NULL, kp_stress_submitter, s));
 	pthread_join(sub, NULL);
 	pthread_join(rea, NULL);
 	TH_LOG("%u tasks submitted and reaped", s->reaped);
-	ASSERT_LT(0, s->submitted);
-	ASSERT_EQ(s->submitted, s->reaped);
+	ASSERT_LT(0, s->taken);
+	ASSERT_EQ(s->taken, s->reaped);
 	ASSERT_EQ(0, s->bad);
 }
 

@@ -862,25 +862,6 @@ TEST(pool_ioctls_before_setup_are_bad_state)
 	close(fd);
 }
 
-/*
- * The invariant under load: one thread submits a mix of ops (some with
- * deadlines, some cancels), one reaps, one reads STATS without pause.
- */
-#define STRESS_NS	(5000 * KP_MS)
-
-struct stress {
-	struct kpool_ring ring;
-	int stop;
-	unsigned int taken;
-	unsigned int reaped;
-	unsigned int dup;
-	unsigned long reads;
-	unsigned long broken;
-	unsigned char *seen;
-};
-
-#define STRESS_MAX	(1u << 22)
-
 static void stress_queue_one(struct kpool_ring *r, unsigned int i)
 {
 	struct kpool_sqe *sqe = kpool_get_sqe(r);
@@ -909,64 +890,32 @@ static void stress_queue_one(struct kpool_ring *r, unsigned int i)
 	kpool_sqe_set_data(sqe, i);
 }
 
-static void *stress_submitter(void *arg)
-{
-	struct stress *s = arg;
-	uint64_t end = kp_now_ns() + STRESS_NS;
-	unsigned int queued = 0;
-
-	while (kp_now_ns() < end && queued < STRESS_MAX - 64) {
-		for (int n = 0; n < 16 && kpool_sq_space_left(&s->ring); n++)
-			stress_queue_one(&s->ring, queued++);
-		if (kpool_submit(&s->ring) < 0)
-			sched_yield();	/* full: the reaper catches up */
-	}
-	while (kpool_load_acquire(s->ring.sq.khead) != queued)
-		if (kpool_submit(&s->ring) < 0)
-			sched_yield();
-	s->taken = queued;
-	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void *stress_reaper(void *arg)
-{
-	struct stress *s = arg;
-	struct kpool_cqe *cqe;
-
-	for (;;) {
-		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) &&
-		    s->reaped == s->taken)
-			return NULL;
-		if (kpool_wait_cqe_timeout(&s->ring, &cqe, 10 * KP_MS))
-			continue;
-		if (cqe->user_data >= STRESS_MAX || s->seen[cqe->user_data]++)
-			s->dup++;
-		s->reaped++;
-		kpool_cqe_seen(&s->ring, cqe);
-	}
-}
+struct stats_reader {
+	struct kp_stress *s;
+	unsigned long reads;
+	unsigned long broken;
+};
 
 static void *stress_reader(void *arg)
 {
-	struct stress *s = arg;
+	struct stats_reader *rd = arg;
 	struct kpool_counters c;
 
-	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-		if (kpool_read_stats(&s->ring, &c, NULL, 0)) {
-			s->broken++;
+	while (!__atomic_load_n(&rd->s->stop, __ATOMIC_ACQUIRE)) {
+		if (kpool_read_stats(&rd->s->ring, &c, NULL, 0)) {
+			rd->broken++;
 			continue;
 		}
-		s->reads++;
+		rd->reads++;
 		if (c.submitted != c.completed + c.running + c.waiting ||
 		    c.running > 2 || c.waiting > 16)
-			s->broken++;
+			rd->broken++;
 	}
 	return NULL;
 }
 
 FIXTURE(stress) {
-	struct stress s;
+	struct kp_stress s;
 };
 
 FIXTURE_SETUP(stress)
@@ -975,8 +924,10 @@ FIXTURE_SETUP(stress)
 
 	memset(&self->s, 0, sizeof(self->s));
 	KP_REQUIRE_MODULE();
-	self->s.seen = calloc(STRESS_MAX, 1);
+	self->s.seen = calloc(KP_STRESS_MAX, 1);
 	ASSERT_NE(NULL, self->s.seen);
+	self->s.ns = 5000 * KP_MS;
+	self->s.queue = stress_queue_one;
 	ASSERT_EQ(0, kpool_ring_open(&self->s.ring, 64, &p));
 }
 
@@ -988,21 +939,26 @@ FIXTURE_TEARDOWN(stress)
 	}
 }
 
+/*
+ * The invariant under load: one thread submits a mix of ops (some with
+ * deadlines, some cancels), one reaps, one reads STATS without pause.
+ */
 TEST_F_TIMEOUT(stress, stats_invariant_holds_under_load, 90)
 {
-	struct stress *s = &self->s;
+	struct stats_reader rd = { .s = &self->s };
+	struct kp_stress *s = &self->s;
 	pthread_t t[3];
 
-	ASSERT_EQ(0, pthread_create(&t[0], NULL, stress_reaper, s));
-	ASSERT_EQ(0, pthread_create(&t[1], NULL, stress_reader, s));
-	ASSERT_EQ(0, pthread_create(&t[2], NULL, stress_submitter, s));
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, kp_stress_reaper, s));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, stress_reader, &rd));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, kp_stress_submitter, s));
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
-	TH_LOG("%u tasks, %lu stats reads", s->reaped, s->reads);
-	EXPECT_LT(0, s->reads);
-	EXPECT_EQ(0, s->broken);
+	TH_LOG("%u tasks, %lu stats reads", s->reaped, rd.reads);
+	EXPECT_LT(0, rd.reads);
+	EXPECT_EQ(0, rd.broken);
 	EXPECT_EQ(s->taken, s->reaped);
-	EXPECT_EQ(0, s->dup);
+	EXPECT_EQ(0, s->bad);
 }
 
 TEST_HARNESS_MAIN
