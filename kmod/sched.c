@@ -142,8 +142,7 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	bool start;
 	int ret;
 
-	task->submit_ns = ktime_get_ns();
-	if (task->deadline)	/* relative until now */
+	if (task->deadline)	/* relative until now: submit_ns is from alloc */
 		task->deadline += task->submit_ns;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
@@ -206,13 +205,15 @@ void kpool_sched_kick(struct kpool_pool *pool)
 		struct kpool_task *task = NULL;
 		unsigned long flags;
 		bool expired = false;
-		u64 now = ktime_get_ns();
 		int ret;
 
 		spin_lock_irqsave(&pool->sched_lock, flags);
 		if (pool->running < pool->capacity)
 			task = kpool_sched_next_locked(pool);
 		if (task) {
+			/* The clock only when a task starts: most kicks find none. */
+			u64 now = ktime_get_ns();
+
 			expired = task->deadline && now >= task->deadline;
 			if (expired)
 				kpool_sched_complete_locked(pool, task, -ETIME);
