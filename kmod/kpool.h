@@ -289,6 +289,18 @@ extern unsigned int kpool_max_pools_per_user;
 	__ret == -ERESTARTSYS ? -EINTR : (int)__ret;			\
 })
 
+/* An absolute CLOCK_MONOTONIC hrtimer, on kernels with or without hrtimer_setup(). */
+static inline void kpool_hrtimer_setup(struct hrtimer *timer,
+				       enum hrtimer_restart (*fn)(struct hrtimer *))
+{
+#ifdef KPOOL_HAVE_HRTIMER_SETUP
+	hrtimer_setup(timer, fn, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+#else
+	hrtimer_init(timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	timer->function = fn;
+#endif
+}
+
 static inline bool kpool_pool_ready(struct kpool_pool *pool)
 {
 	/* Pairs with the store-release at the end of SETUP. */

@@ -34,13 +34,7 @@ int kpool_timeout_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 	t->task = task;
 	t->delay_ns = sqe->off;
 	/* Set up now: a cancel may look at the timer before it is armed. */
-#ifdef KPOOL_HAVE_HRTIMER_SETUP
-	hrtimer_setup(&t->timer, kpool_timeout_fired, CLOCK_MONOTONIC,
-		      HRTIMER_MODE_ABS);
-#else
-	hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
-	t->timer.function = kpool_timeout_fired;
-#endif
+	kpool_hrtimer_setup(&t->timer, kpool_timeout_fired);
 	return 0;
 }
 

@@ -118,13 +118,7 @@ static enum hrtimer_restart kpool_deadline_fired(struct hrtimer *timer)
 
 static void kpool_deadline_arm_locked(struct kpool_task *task)
 {
-#ifdef KPOOL_HAVE_HRTIMER_SETUP
-	hrtimer_setup(&task->deadline_timer, kpool_deadline_fired,
-		      CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
-#else
-	hrtimer_init(&task->deadline_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
-	task->deadline_timer.function = kpool_deadline_fired;
-#endif
+	kpool_hrtimer_setup(&task->deadline_timer, kpool_deadline_fired);
 	task->deadline_armed = true;
 	hrtimer_start(&task->deadline_timer, ns_to_ktime(task->deadline),
 		      HRTIMER_MODE_ABS);
