@@ -200,26 +200,29 @@ static inline void kpool_prep_timeout(struct kpool_sqe *sqe, __u64 delay_ns)
 	sqe->off = delay_ns;
 }
 
+/* The common shape of an SQE: what most prep helpers fill in. */
+static inline void kpool_prep_rw(struct kpool_sqe *sqe, __u8 op, int fd,
+				 __u64 addr, __u32 len, __u64 off)
+{
+	sqe->op = op;
+	sqe->fd = fd;
+	sqe->addr = addr;
+	sqe->len = len;
+	sqe->off = off;
+}
+
 /* Read @len bytes of @fd at @offset into the arena at @arena_off. */
 static inline void kpool_prep_read(struct kpool_sqe *sqe, int fd,
 				   __u64 arena_off, __u32 len, __u64 offset)
 {
-	sqe->op = KPOOL_OP_READ;
-	sqe->fd = fd;
-	sqe->addr = arena_off;
-	sqe->len = len;
-	sqe->off = offset;
+	kpool_prep_rw(sqe, KPOOL_OP_READ, fd, arena_off, len, offset);
 }
 
 /* Write @len bytes from the arena at @arena_off to @fd at @offset. */
 static inline void kpool_prep_write(struct kpool_sqe *sqe, int fd,
 				    __u64 arena_off, __u32 len, __u64 offset)
 {
-	sqe->op = KPOOL_OP_WRITE;
-	sqe->fd = fd;
-	sqe->addr = arena_off;
-	sqe->len = len;
-	sqe->off = offset;
+	kpool_prep_rw(sqe, KPOOL_OP_WRITE, fd, arena_off, len, offset);
 }
 
 /* fsync(fd), or fdatasync(fd) with @flags KPOOL_FSYNC_DATASYNC. */
@@ -235,20 +238,14 @@ static inline void kpool_prep_fsync(struct kpool_sqe *sqe, int fd,
 static inline void kpool_prep_copy(struct kpool_sqe *sqe, __u64 dst,
 				   __u64 src, __u32 len)
 {
-	sqe->op = KPOOL_OP_COPY;
-	sqe->addr = src;
-	sqe->off = dst;
-	sqe->len = len;
+	kpool_prep_rw(sqe, KPOOL_OP_COPY, 0, src, len, dst);
 }
 
 /* CRC32C of an arena range, continuing from @seed (0 to start): CQE aux. */
 static inline void kpool_prep_crc32c(struct kpool_sqe *sqe, __u64 arena_off,
 				     __u32 len, __u32 seed)
 {
-	sqe->op = KPOOL_OP_CRC32C;
-	sqe->addr = arena_off;
-	sqe->len = len;
-	sqe->off = seed;
+	kpool_prep_rw(sqe, KPOOL_OP_CRC32C, 0, arena_off, len, seed);
 }
 
 /*
@@ -258,10 +255,7 @@ static inline void kpool_prep_crc32c(struct kpool_sqe *sqe, __u64 arena_off,
 static inline void kpool_prep_sha256(struct kpool_sqe *sqe, __u64 arena_off,
 				     __u32 len, __u64 ctx_off, __u32 flags)
 {
-	sqe->op = KPOOL_OP_SHA256;
-	sqe->addr = arena_off;
-	sqe->len = len;
-	sqe->off = ctx_off;
+	kpool_prep_rw(sqe, KPOOL_OP_SHA256, 0, arena_off, len, ctx_off);
 	sqe->op_flags = flags;
 }
 
