@@ -22,8 +22,8 @@ TEST_WARN := -Wall -Werror
 TEST_LIBS := -lnettle
 CPPFLAGS_ALL := -Iuapi -Iulib/include $(CPPFLAGS)
 
-LIB_SRCS := ulib/ring.c
-LIB_HDRS := ulib/include/libkpool.h uapi/linux/kpool.h
+LIB_SRCS := ulib/ring.c ulib/pool.c ulib/bufpool.c
+LIB_HDRS := ulib/include/libkpool.h ulib/include/kpool_pool.h ulib/include/kpool_bufpool.h uapi/linux/kpool.h
 LIB_A	:= $(BUILD)/lib/libkpool.a
 LIB_SO	:= $(BUILD)/lib/libkpool.so.$(VERSION)
 
@@ -37,7 +37,7 @@ TEST_HDRS := $(wildcard selftests/*.h)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
-.PHONY: all module lib selftests examples fuzzer check check-debug fuzz demo \
+.PHONY: all module lib selftests selftests-san examples fuzzer check check-debug fuzz demo \
 	install clean ksrc
 
 all: module lib selftests examples fuzzer
@@ -71,6 +71,29 @@ $(BUILD)/selftests/%: selftests/%.c $(TEST_HDRS) $(LIB_A) $(LIB_HDRS) $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(CFLAGS) $(TEST_WARN) -static \
 		-pthread $< $(LIB_A) $(TEST_LIBS) -o $@
+
+# The library's own tests again under ASan+UBSan and under TSan, with the
+# library compiled in (sanitizers need dynamic linking: mkinitramfs.sh
+# packs the shared libraries).  Fewer stress tasks: TSan is slow in TCG.
+SAN_TESTS := libpool_test bufpool_test
+SAN_DIR	:= $(BUILD)/selftests-san
+SAN_BINS := $(foreach t,$(SAN_TESTS),$(SAN_DIR)/$(t).asan $(SAN_DIR)/$(t).tsan)
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -DSTRESS_TASKS_PER_THREAD=10000
+SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_tsan := -fsanitize=thread
+SAN_SRCS := selftests/san_options.c $(LIB_SRCS)
+
+selftests-san: $(SAN_BINS)
+
+$(SAN_DIR)/%.asan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_asan) \
+		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
+
+$(SAN_DIR)/%.tsan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_tsan) \
+		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
 
 examples: $(EXAMPLES)
 

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * libkpool: the pool layer.  A task pool in the manner of Go's ants and
+ * pond, run by the kpool module, safe to use from any number of threads.
+ *
+ *	static void done(void *arg, struct kpool_result r) { ... r.res ... }
+ *
+ *	struct kpool_pool *pool;
+ *	struct kpool_sqe sqe = { 0 };
+ *
+ *	kpool_pool_create(&pool, NULL);		(defaults: CPUs, blocking)
+ *	kpool_prep_nop(&sqe);			(any prep helper of libkpool.h)
+ *	kpool_pool_submit(pool, &sqe, done, arg, NULL);
+ *	...
+ *	kpool_pool_destroy(pool);		(waits for every callback)
+ *
+ * Each task submitted successfully is completed exactly once: its callback
+ * runs once, or its future becomes ready once, with the task's result,
+ * which may be an error (-ECANCELED, -ETIME, ...).  A submit that fails
+ * leaves no task behind.  Every call returns 0 (or a count) or a negative
+ * errno; errno itself is not used.
+ *
+ * Threads.  Every call may be made from any thread at the same time,
+ * except kpool_pool_destroy() (see there).  Callbacks run on the pool's
+ * completion threads, or, in event-loop mode, in kpool_pool_process().
+ *
+ * The rule for callbacks.  A callback may submit, cancel and read stats.
+ * The task's own slot is free before its callback runs, so a callback can
+ * always resubmit into the slot it leaves (capacity 1 included).  But a
+ * submit from a callback never waits for room, even in a blocking pool:
+ * room is made by the completion threads, and the callback is holding
+ * one, so waiting could wait forever.  It fails with -EAGAIN instead.  A
+ * callback must not wait on a future, drain, or destroy its own pool.
+ *
+ * Closing.  kpool_pool_shutdown() closes a pool while other threads still
+ * use it: every submit from then on fails with -ESHUTDOWN (Go's
+ * ErrPoolClosed), and the tasks already taken complete.  The handle stays
+ * valid until kpool_pool_destroy(), which the program calls once no other
+ * thread will touch the pool (as with free()).
+ */
+#ifndef KPOOL_POOL_H
+#define KPOOL_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "libkpool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kpool_pool;
+struct kpool_future;
+
+/* What a task returned: its CQE's res (>= 0, or -errno) and aux. */
+struct kpool_result {
+	int32_t res;
+	uint32_t aux;
+};
+
+typedef void (*kpool_callback_t)(void *arg, struct kpool_result result);
+
+/* Submits that find the pool full fail with -EAGAIN instead of waiting. */
+#define KPOOL_POOL_NONBLOCKING	0x00000001U
+/*
+ * No completion threads: the program polls kpool_pool_fd() (readable when
+ * completions are ready) and calls kpool_pool_process(), which runs the
+ * callbacks in its own thread.  Submits never wait for room (they could
+ * only wait on the program itself): the pool is non-blocking.
+ */
+#define KPOOL_POOL_EVENT_LOOP	0x00000002U
+
+struct kpool_pool_opts {
+	unsigned int capacity;		/* tasks running at once, >= 1 */
+	unsigned int max_capacity;	/* highest kpool_pool_tune() value */
+	unsigned int queue_size;	/* tasks waiting for a slot, may be 0 */
+	unsigned int flags;		/* KPOOL_POOL_* */
+	unsigned int completion_threads; /* ignored with EVENT_LOOP */
+	uint8_t default_prio;		/* KPOOL_PRIO_*, see submit */
+	size_t arena_size;		/* data memory for the data ops */
+};
+
+/*
+ * The defaults: capacity the number of online CPUs (at most 1024),
+ * max_capacity the same, queue_size 4 * capacity, blocking submits, one
+ * completion thread, normal priority, no arena.
+ */
+void kpool_pool_opts_default(struct kpool_pool_opts *opts);
+
+/*
+ * Open /dev/kpool and start a pool with @opts (NULL: the defaults).
+ * capacity + max_capacity + queue_size decide the ring sizes, which the
+ * module bounds (its max_entries and max_capacity parameters).
+ * Errors: EINVAL (an option out of range), ENOMEM, and open()'s and the
+ * SETUP ioctl's (ENOENT: the module is not loaded).
+ */
+int kpool_pool_create(struct kpool_pool **poolp,
+		      const struct kpool_pool_opts *opts);
+
+/*
+ * Submit one task described by @sqe (filled with a kpool_prep_* helper;
+ * the library owns user_data, so its value is ignored).  @sqe is copied:
+ * it may be reused at once.  The task runs with priority
+ * max(sqe->prio, default_prio).  When it completes, @fn(@arg, result)
+ * runs on a completion thread; @fn may be NULL.  *@id (if @id is set)
+ * gets the task's id for kpool_pool_cancel().
+ *
+ * A full pool (capacity running and queue_size waiting) makes the submit
+ * wait for room, or fail with -EAGAIN if the pool is non-blocking or the
+ * caller is a callback.
+ * Errors: EAGAIN (full), ESHUTDOWN (the pool is closed), EINVAL (a CANCEL
+ * sqe: use kpool_pool_cancel()), ENOMEM.  A task the module refuses (bad
+ * op, bad fd, ...) is submitted: its callback reports the error.
+ */
+int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+		      kpool_callback_t fn, void *arg, uint64_t *id);
+
+/*
+ * As kpool_pool_submit(), but the result goes to a future, *@futurep,
+ * which the program waits on and must release with kpool_future_release().
+ */
+int kpool_pool_submit_future(struct kpool_pool *pool,
+			     const struct kpool_sqe *sqe,
+			     struct kpool_future **futurep);
+
+/*
+ * Wait until the task of @future has completed, forever (@timeout_ns
+ * KPOOL_WAIT_FOREVER) or at most @timeout_ns (0 only checks); then
+ * *@result (if set) gets its result.  May be called again, from any
+ * thread, until the future is released.
+ * Errors: ETIME (not completed in time).
+ */
+#define KPOOL_WAIT_FOREVER	UINT64_MAX
+int kpool_future_wait(struct kpool_future *future, uint64_t timeout_ns,
+		      struct kpool_result *result);
+
+/* The task id of @future, for kpool_pool_cancel(). */
+uint64_t kpool_future_id(const struct kpool_future *future);
+
+/*
+ * Give @future back.  A future released before its task completed is
+ * freed when the task completes.
+ */
+void kpool_future_release(struct kpool_future *future);
+
+/*
+ * Cancel the task @id (from submit or kpool_future_id()).  Asynchronous:
+ * a task still waiting completes with -ECANCELED; a running TIMEOUT or
+ * BURN stops with -ECANCELED; other running tasks and completed ones are
+ * not affected.  Errors: ESHUTDOWN, EAGAIN (too many cancels at once).
+ */
+int kpool_pool_cancel(struct kpool_pool *pool, uint64_t id);
+
+/* Cancel every task of the pool the same way. */
+int kpool_pool_cancel_all(struct kpool_pool *pool);
+
+/*
+ * Change how many tasks may run at once, live: 1 .. max_capacity.  The
+ * waiting-queue bound stays queue_size.  *@prev (if set) gets the old
+ * capacity.  Errors: EINVAL, ESHUTDOWN.
+ */
+int kpool_pool_tune(struct kpool_pool *pool, unsigned int capacity,
+		    unsigned int *prev);
+
+struct kpool_pool_counts {
+	unsigned int capacity;	/* tasks that may run at once */
+	unsigned int running;	/* running now (the module's count) */
+	unsigned int waiting;	/* waiting for a slot (the module's count) */
+	unsigned int free;	/* capacity - running, or 0 */
+	unsigned int inflight;	/* submitted, callback not yet returned */
+};
+
+/* The pool's counts, running and waiting from one instant. */
+int kpool_pool_counts(struct kpool_pool *pool, struct kpool_pool_counts *c);
+
+/* The library's own counters; each is a count since create. */
+struct kpool_pool_lib_stats {
+	uint64_t submitted;	/* tasks submitted successfully */
+	uint64_t completed;	/* callbacks run and futures readied */
+	uint64_t full;		/* submits that failed with EAGAIN */
+	uint64_t closed;	/* submits that failed with ESHUTDOWN */
+	uint64_t waited;	/* submits that waited for room */
+	uint64_t enters;	/* submitting ENTER ioctls made */
+};
+
+/*
+ * The module's counters (@kernel, total over all ops; may be NULL; see
+ * struct kpool_counters) and the library's (@lib; may be NULL).
+ */
+int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
+		     struct kpool_pool_lib_stats *lib);
+
+/*
+ * Stop taking tasks (submits fail with -ESHUTDOWN) and wait until every
+ * task taken has completed and its callback has returned, forever
+ * (KPOOL_WAIT_FOREVER) or at most @timeout_ns.  Permanent; may be called
+ * again after ETIME to keep waiting.  In event-loop mode it runs the
+ * callbacks itself.  Errors: ETIME, EDEADLK (called from a callback).
+ */
+int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns);
+
+/*
+ * Close the pool: submits fail with -ESHUTDOWN from now on, tasks still
+ * waiting are cancelled (-ECANCELED), running ones finish; returns when
+ * every callback has run.  Safe while other threads submit; idempotent.
+ * Errors: EDEADLK (called from a callback).
+ */
+int kpool_pool_shutdown(struct kpool_pool *pool);
+
+/*
+ * Shut the pool down and free it: the module's pool, the completion
+ * threads, the memory.  No thread may use @pool once this starts; to stop
+ * racing threads first, call kpool_pool_shutdown() and join them.
+ * Unreleased futures stay valid until released.
+ */
+void kpool_pool_destroy(struct kpool_pool *pool);
+
+/* The pool's file: poll it for POLLIN in event-loop mode. */
+int kpool_pool_fd(const struct kpool_pool *pool);
+
+/*
+ * Event-loop mode: run the callbacks of up to @max ready completions (0:
+ * all ready) in the calling thread; returns how many.  Never blocks.
+ * In a pool with completion threads: -EINVAL.
+ */
+int kpool_pool_process(struct kpool_pool *pool, unsigned int max);
+
+/*
+ * Signal @efd (an eventfd, -1 to detach) with a write of 1 each time a
+ * completion thread finishes a batch of completions: for programs that
+ * poll for futures.  Once a call to detach or replace it returns, the old
+ * eventfd is not written again (it may be closed).
+ * Errors: EINVAL (event-loop mode: poll the pool fd).
+ */
+int kpool_pool_set_eventfd(struct kpool_pool *pool, int efd);
+
+/* The data arena (NULL if none) and its size. */
+void *kpool_pool_arena(const struct kpool_pool *pool, size_t *size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KPOOL_POOL_H */

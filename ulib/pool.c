@@ -1,0 +1,930 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * libkpool pool layer: many submitting threads over one kpool ring.
+ *
+ * The ring has one producer index, so submitters must agree on slots and
+ * on the order the tail moves.  They do it without a lock:
+ *
+ *   admit    an atomic count of tasks in flight (CAS) against the limit,
+ *            capacity + queue_size.  Once admitted a task is sure of an
+ *            SQ slot, a CQ slot and a record: all are sized for the
+ *            highest limit, and none outlives its place in the count.
+ *   reserve  fetch_add on sq_reserve gives the task its SQ index.
+ *   write    the SQE, then ready[index] = index + 1 (release).
+ *   publish  whoever wins the `entering` flag moves the shared tail over
+ *            every ready slot in order and makes the ENTER ioctl for all
+ *            of them; the others return at once.  After dropping the flag
+ *            the winner looks once more for a ready slot, and a loser sets
+ *            its slot ready before trying the flag (both seq_cst), so a
+ *            ready slot is never left unpublished.
+ *
+ * Under contention one ENTER carries the tasks of many threads.  Because
+ * admission keeps the module below its own bounds, ENTER refuses nothing
+ * but for lack of memory or a signal, which the publisher retries.
+ *
+ * Completion: a completion thread (or kpool_pool_process()) copies ready
+ * CQEs out under a mutex (the completion side only), then for each task
+ * frees its record, leaves the in-flight count (making room), and only
+ * then runs the callback, counted in cb_running so drain sees it.
+ *
+ * Closing: `closed` is set (seq_cst), and a submitter checks it after it
+ * is admitted (seq_cst); so either the closer's later reads of inflight
+ * see the task, or the submitter sees closed and backs out.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include "kpool_pool.h"
+
+#define KP_CTRL_SLOTS	16		/* cancels in flight at once */
+#define KP_REAP_BATCH	64		/* CQEs copied out per lock */
+#define KP_MAX_THREADS	64		/* completion threads */
+#define KP_NIL		0U		/* free-stack end (indices are +1) */
+
+enum kp_kind { KP_CALLBACK, KP_FUTURE, KP_CONTROL };
+
+/* One task in flight: found again by the index in its user_data. */
+struct kp_task {
+	uint32_t next;			/* free stack: next index + 1 (atomic) */
+	uint32_t gen;			/* bumped per use: stale ids miss */
+	uint32_t armed;			/* set (release) once filled in */
+	enum kp_kind kind;
+	kpool_callback_t fn;
+	void *arg;
+	struct kpool_future *future;
+};
+
+struct kpool_future {
+	uint32_t ready;			/* futex word: 0 pending, 1 ready */
+	uint32_t refs;			/* the program's and the task's */
+	struct kpool_result result;
+	uint64_t id;
+};
+
+#define KP_CACHELINE 64
+#define kp_aligned __attribute__((aligned(KP_CACHELINE)))
+
+struct kpool_pool {
+	struct kpool_ring ring;
+	struct kpool_pool_opts opts;
+	unsigned int entries;		/* SQ = CQ = records */
+	uint32_t *ready;		/* per SQ slot: index + 1 once written */
+	struct kp_task *tasks;
+
+	/* Submission side, written by every submitter. */
+	kp_aligned uint32_t inflight;	/* tasks admitted, not yet completed */
+	kp_aligned uint32_t ctrl_inflight;
+	kp_aligned uint32_t sq_reserve;	/* next SQ index to hand out */
+	kp_aligned uint64_t free_top;	/* free stack: gen << 32 | index + 1 */
+	kp_aligned uint32_t entering;	/* a publisher is at work */
+	uint32_t sq_published;		/* owned by the publisher */
+	uint64_t enters;
+
+	/* Settings read on every submit. */
+	kp_aligned uint32_t limit;	/* capacity + queue_size */
+	uint32_t closed;
+	uint32_t room_seq;		/* futex: bumped when room is made */
+	uint32_t room_waiters;
+
+	/* Completion side. */
+	kp_aligned pthread_mutex_t cq_lock;
+	uint32_t cb_running;		/* callbacks being run */
+	uint32_t quiet_seq;		/* futex: bumped per completion once closed */
+	uint64_t completed;
+	uint64_t full, closed_count, waited;
+	pthread_mutex_t eventfd_lock;	/* no write to a detached eventfd */
+	int eventfd;
+	int stop_efd;
+	int stop;
+	unsigned int nr_threads;
+	pthread_t threads[KP_MAX_THREADS];
+};
+
+/* The pool whose callback this thread is running, if any. */
+static __thread struct kpool_pool *kp_in_callback;
+
+/* ---- small helpers ---- */
+
+#define kp_load(p)	__atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define kp_load_sc(p)	__atomic_load_n(p, __ATOMIC_SEQ_CST)
+#define kp_store(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
+#define kp_add(p, v)	__atomic_add_fetch(p, v, __ATOMIC_SEQ_CST)
+#define kp_count(p)	__atomic_add_fetch(p, 1, __ATOMIC_RELAXED)
+
+static uint64_t kp_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* An absolute deadline for @timeout_ns from now (UINT64_MAX: none). */
+static uint64_t kp_deadline(uint64_t timeout_ns)
+{
+	uint64_t now = kp_now();
+
+	if (timeout_ns == KPOOL_WAIT_FOREVER || timeout_ns > UINT64_MAX - now)
+		return UINT64_MAX;
+	return now + timeout_ns;
+}
+
+/*
+ * Sleep while *@word == @val, until @deadline (CLOCK_MONOTONIC ns).
+ * Returns -ETIME past the deadline, else 0 (woken, or the word moved).
+ */
+static int kp_futex_wait(uint32_t *word, uint32_t val, uint64_t deadline)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (deadline != UINT64_MAX) {
+		if (kp_now() >= deadline)
+			return -ETIME;
+		ts.tv_sec = (time_t)(deadline / 1000000000ULL);
+		ts.tv_nsec = (long)(deadline % 1000000000ULL);
+		tsp = &ts;
+	}
+	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+		    val, tsp, NULL, FUTEX_BITSET_MATCH_ANY) < 0 &&
+	    errno == ETIMEDOUT)
+		return -ETIME;
+	return 0;
+}
+
+static void kp_futex_wake_all(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX,
+		NULL, NULL, 0);
+}
+
+static unsigned int kp_roundup_pow2(unsigned int v)
+{
+	unsigned int p = 1;
+
+	while (p < v && p < (1U << 30))
+		p <<= 1;
+	return p;
+}
+
+/* ---- task records: a lock-free stack, tagged against ABA ---- */
+
+static struct kp_task *kp_task_get(struct kpool_pool *pool, uint32_t *index)
+{
+	uint64_t old = kp_load(&pool->free_top), new;
+	uint32_t top, next;
+
+	do {
+		top = (uint32_t)old;
+		if (top == KP_NIL)
+			return NULL;	/* admission makes this unreachable */
+		next = __atomic_load_n(&pool->tasks[top - 1].next,
+				       __ATOMIC_RELAXED);
+		new = ((old >> 32) + 1) << 32 | next;
+	} while (!__atomic_compare_exchange_n(&pool->free_top, &old, new, 1,
+					      __ATOMIC_ACQUIRE,
+					      __ATOMIC_ACQUIRE));
+	*index = top - 1;
+	return &pool->tasks[top - 1];
+}
+
+static void kp_task_put(struct kpool_pool *pool, uint32_t index)
+{
+	uint64_t old = __atomic_load_n(&pool->free_top, __ATOMIC_RELAXED), new;
+
+	do {
+		__atomic_store_n(&pool->tasks[index].next, (uint32_t)old,
+				 __ATOMIC_RELAXED);
+		new = ((old >> 32) + 1) << 32 | (index + 1);
+	} while (!__atomic_compare_exchange_n(&pool->free_top, &old, new, 1,
+					      __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
+static uint64_t kp_task_id(const struct kp_task *t, uint32_t index)
+{
+	return (uint64_t)t->gen << 32 | index;
+}
+
+/* ---- admission ---- */
+
+/* Take one unit of @count below @limit; 0 or -EAGAIN. */
+static int kp_try_admit(uint32_t *count, uint32_t limit)
+{
+	uint32_t cur = __atomic_load_n(count, __ATOMIC_RELAXED);
+
+	do {
+		if (cur >= limit)
+			return -EAGAIN;
+	} while (!__atomic_compare_exchange_n(count, &cur, cur + 1, 1,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	return 0;
+}
+
+static void kp_room_made(struct kpool_pool *pool)
+{
+	if (kp_load_sc(&pool->room_waiters)) {
+		kp_add(&pool->room_seq, 1);
+		kp_futex_wake_all(&pool->room_seq);
+	}
+}
+
+static int kp_admit(struct kpool_pool *pool)
+{
+	int may_wait = !(pool->opts.flags & KPOOL_POOL_NONBLOCKING) &&
+		       kp_in_callback != pool;
+	int err, waited = 0;
+	uint32_t seq;
+
+	for (;;) {
+		err = kp_try_admit(&pool->inflight, kp_load(&pool->limit));
+		if (!err)
+			break;
+		if (!may_wait || kp_load_sc(&pool->closed))
+			break;
+		/* Announce, then look again, so a wake cannot slip between. */
+		kp_add(&pool->room_waiters, 1);
+		seq = kp_load_sc(&pool->room_seq);
+		if (kp_load_sc(&pool->inflight) >= kp_load(&pool->limit) &&
+		    !kp_load_sc(&pool->closed))
+			kp_futex_wait(&pool->room_seq, seq, UINT64_MAX);
+		kp_add(&pool->room_waiters, -1);
+		waited = 1;
+	}
+	if (waited)
+		kp_count(&pool->waited);
+	if (err) {
+		kp_count(kp_load_sc(&pool->closed) ? &pool->closed_count :
+						      &pool->full);
+		return kp_load_sc(&pool->closed) ? -ESHUTDOWN : err;
+	}
+	if (kp_load_sc(&pool->closed)) {
+		kp_add(&pool->inflight, -1);
+		kp_room_made(pool);
+		kp_count(&pool->closed_count);
+		return -ESHUTDOWN;
+	}
+	return 0;
+}
+
+/* ---- publishing ---- */
+
+static void kp_enter_all(struct kpool_pool *pool)
+{
+	struct kpool_ring *ring = &pool->ring;
+	unsigned int submitted;
+	uint32_t pending;
+	int ret;
+
+	for (;;) {
+		pending = pool->sq_published - kp_load(ring->sq.khead);
+		if (!pending)
+			return;
+		ret = kpool_enter(ring->fd, pending, 0, 0, 0, &submitted);
+		__atomic_add_fetch(&pool->enters, 1, __ATOMIC_RELAXED);
+		/*
+		 * Admission keeps the module's bounds, so only a signal or
+		 * a lack of memory leaves SQEs behind: try again.
+		 */
+		if (ret && ret != -EINTR && ret != -ENOMEM && ret != -EAGAIN)
+			abort();	/* the ring contract is broken */
+		if (ret)
+			sched_yield();
+	}
+}
+
+static int kp_publish_ready(struct kpool_pool *pool)
+{
+	uint32_t tail = pool->sq_published, mask = pool->entries - 1;
+
+	while (kp_load(&pool->ready[tail & mask]) == tail + 1)
+		tail++;
+	if (tail == pool->sq_published)
+		return 0;
+	__atomic_store_n(&pool->sq_published, tail, __ATOMIC_RELAXED);
+	/* The SQEs were written before ready[] said so: release them. */
+	kpool_store_release(pool->ring.sq.ktail, tail);
+	return 1;
+}
+
+static void kp_publish(struct kpool_pool *pool)
+{
+	uint32_t mask = pool->entries - 1, published;
+
+	do {
+		if (__atomic_exchange_n(&pool->entering, 1, __ATOMIC_SEQ_CST))
+			return;		/* the publisher will take ours */
+		while (kp_publish_ready(pool))
+			kp_enter_all(pool);
+		__atomic_store_n(&pool->entering, 0, __ATOMIC_SEQ_CST);
+		published = __atomic_load_n(&pool->sq_published,
+					    __ATOMIC_RELAXED);
+	} while (kp_load_sc(&pool->ready[published & mask]) == published + 1);
+}
+
+/* Put an admitted task into the ring and see it submitted. */
+static void kp_queue(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+		     uint64_t user_data)
+{
+	uint32_t idx = __atomic_fetch_add(&pool->sq_reserve, 1,
+					  __ATOMIC_RELAXED);
+	uint32_t *ready = &pool->ready[idx & (pool->entries - 1)];
+	struct kpool_sqe *slot = &pool->ring.sq.sqes[idx & (pool->entries - 1)];
+
+	/*
+	 * The slot's last lap was written and taken before this task was
+	 * admitted; the acquire orders our write after that one's for
+	 * checkers that cannot see through the module (TSan).
+	 */
+	if (kp_load(ready) != idx + 1 - pool->entries)
+		abort();
+	*slot = *sqe;
+	slot->user_data = user_data;
+	__atomic_store_n(ready, idx + 1, __ATOMIC_SEQ_CST);
+	kp_publish(pool);
+}
+
+static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+		     enum kp_kind kind, kpool_callback_t fn, void *arg,
+		     struct kpool_future *future, uint64_t *id)
+{
+	struct kpool_sqe copy;
+	struct kp_task *t;
+	uint32_t index;
+	uint64_t uid;
+	int err;
+
+	if (sqe->op == KPOOL_OP_CANCEL)
+		return -EINVAL;
+	err = kp_admit(pool);
+	if (err)
+		return err;
+	t = kp_task_get(pool, &index);
+	if (!t)
+		abort();	/* admission guarantees a record */
+	t->gen++;
+	uid = kp_task_id(t, index);
+	t->kind = kind;
+	t->fn = fn;
+	t->arg = arg;
+	t->future = future;
+	if (future)
+		future->id = uid;
+	if (id)
+		*id = uid;
+	/* The last touch of the record: its completion may follow at once. */
+	kp_store(&t->armed, 1);
+	copy = *sqe;
+	if (copy.prio < pool->opts.default_prio)
+		copy.prio = pool->opts.default_prio;
+	kp_queue(pool, &copy, uid);
+	return 0;
+}
+
+int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+		      kpool_callback_t fn, void *arg, uint64_t *id)
+{
+	return kp_submit(pool, sqe, KP_CALLBACK, fn, arg, NULL, id);
+}
+
+int kpool_pool_submit_future(struct kpool_pool *pool,
+			     const struct kpool_sqe *sqe,
+			     struct kpool_future **futurep)
+{
+	struct kpool_future *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	f->refs = 2;
+	err = kp_submit(pool, sqe, KP_FUTURE, NULL, NULL, f, NULL);
+	if (err) {
+		free(f);
+		return err;
+	}
+	*futurep = f;
+	return 0;
+}
+
+static int kp_submit_control(struct kpool_pool *pool, uint64_t target,
+			     uint32_t op_flags)
+{
+	struct kpool_sqe sqe;
+	struct kp_task *t;
+	uint32_t index;
+	uint64_t uid;
+
+	if (kp_load_sc(&pool->closed) && !(op_flags & KPOOL_CANCEL_ALL))
+		return -ESHUTDOWN;
+	if (kp_try_admit(&pool->ctrl_inflight, KP_CTRL_SLOTS))
+		return -EAGAIN;
+	t = kp_task_get(pool, &index);
+	if (!t)
+		abort();
+	t->gen++;
+	t->kind = KP_CONTROL;
+	uid = kp_task_id(t, index);
+	kp_store(&t->armed, 1);
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.op = KPOOL_OP_CANCEL;
+	sqe.addr = target;
+	sqe.op_flags = op_flags;
+	kp_queue(pool, &sqe, uid);
+	return 0;
+}
+
+int kpool_pool_cancel(struct kpool_pool *pool, uint64_t id)
+{
+	return kp_submit_control(pool, id, 0);
+}
+
+int kpool_pool_cancel_all(struct kpool_pool *pool)
+{
+	if (kp_load_sc(&pool->closed))
+		return -ESHUTDOWN;
+	return kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
+}
+
+/* ---- futures ---- */
+
+static void kp_future_put(struct kpool_future *f)
+{
+	if (!__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
+		free(f);
+}
+
+int kpool_future_wait(struct kpool_future *f, uint64_t timeout_ns,
+		      struct kpool_result *result)
+{
+	uint64_t deadline = kp_deadline(timeout_ns);
+
+	while (!kp_load(&f->ready)) {
+		if (timeout_ns == 0 || kp_futex_wait(&f->ready, 0, deadline))
+			return -ETIME;
+	}
+	if (result)
+		*result = f->result;
+	return 0;
+}
+
+uint64_t kpool_future_id(const struct kpool_future *f)
+{
+	return f->id;
+}
+
+void kpool_future_release(struct kpool_future *f)
+{
+	if (f)
+		kp_future_put(f);
+}
+
+/* ---- completion ---- */
+
+static void kp_quiet_check(struct kpool_pool *pool)
+{
+	if (kp_load_sc(&pool->closed)) {
+		kp_add(&pool->quiet_seq, 1);
+		kp_futex_wake_all(&pool->quiet_seq);
+	}
+}
+
+static void kp_complete(struct kpool_pool *pool, const struct kpool_cqe *cqe)
+{
+	uint32_t index = (uint32_t)cqe->user_data;
+	struct kpool_result r = { .res = cqe->res, .aux = cqe->aux };
+	struct kpool_future *f;
+	kpool_callback_t fn;
+	enum kp_kind kind;
+	struct kp_task *t;
+	void *arg;
+
+	/* The acquire pairs with the submitter's: see kp_queue(). */
+	if (index >= pool->entries ||
+	    !kp_load(&pool->tasks[index].armed) ||
+	    (uint32_t)(cqe->user_data >> 32) != pool->tasks[index].gen)
+		abort();	/* a CQE the library did not ask for */
+	t = &pool->tasks[index];
+	kind = t->kind;
+	fn = t->fn;
+	f = t->future;
+	arg = t->arg;
+	t->armed = 0;
+
+	if (kind == KP_CONTROL) {
+		kp_task_put(pool, index);
+		kp_add(&pool->ctrl_inflight, -1);
+		return;
+	}
+	/* The record and the slot are free before the callback runs. */
+	kp_add(&pool->cb_running, 1);
+	kp_task_put(pool, index);
+	kp_add(&pool->inflight, -1);
+	kp_room_made(pool);
+
+	if (kind == KP_FUTURE) {
+		f->result = r;
+		kp_store(&f->ready, 1);
+		kp_futex_wake_all(&f->ready);
+		kp_future_put(f);
+	} else if (fn) {
+		struct kpool_pool *outer = kp_in_callback;
+
+		kp_in_callback = pool;
+		fn(arg, r);
+		kp_in_callback = outer;
+	}
+	kp_count(&pool->completed);
+	kp_add(&pool->cb_running, -1);
+	kp_quiet_check(pool);
+}
+
+/* Copy out and complete up to @max ready CQEs (0: all); how many. */
+static int kp_reap(struct kpool_pool *pool, unsigned int max)
+{
+	struct kpool_cqe batch[KP_REAP_BATCH];
+	unsigned int n, i, total = 0;
+	struct kpool_cqe *cqe;
+
+	do {
+		n = 0;
+		pthread_mutex_lock(&pool->cq_lock);
+		while (n < KP_REAP_BATCH && (!max || total + n < max) &&
+		       !kpool_peek_cqe(&pool->ring, &cqe)) {
+			batch[n++] = *cqe;
+			kpool_cqe_seen(&pool->ring, cqe);
+		}
+		pthread_mutex_unlock(&pool->cq_lock);
+		for (i = 0; i < n; i++)
+			kp_complete(pool, &batch[i]);
+		total += n;
+	} while (n == KP_REAP_BATCH && (!max || total < max));
+	return (int)total;
+}
+
+static void kp_signal_eventfd(struct kpool_pool *pool)
+{
+	uint64_t one = 1;
+
+	if (__atomic_load_n(&pool->eventfd, __ATOMIC_RELAXED) < 0)
+		return;
+	pthread_mutex_lock(&pool->eventfd_lock);
+	if (pool->eventfd >= 0 && write(pool->eventfd, &one, sizeof(one)) < 0) {
+		/* A full eventfd (2^64 - 2) is already signalled. */
+	}
+	pthread_mutex_unlock(&pool->eventfd_lock);
+}
+
+static void *kp_completion_thread(void *arg)
+{
+	struct kpool_pool *pool = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = pool->ring.fd, .events = POLLIN },
+		{ .fd = pool->stop_efd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (kp_reap(pool, 0)) {
+			kp_signal_eventfd(pool);
+			continue;
+		}
+		if (kp_load(&pool->stop))
+			return NULL;
+		poll(pfd, 2, -1);
+	}
+}
+
+int kpool_pool_process(struct kpool_pool *pool, unsigned int max)
+{
+	if (!(pool->opts.flags & KPOOL_POOL_EVENT_LOOP))
+		return -EINVAL;
+	return kp_reap(pool, max);
+}
+
+/* ---- closing ---- */
+
+static int kp_quiet(struct kpool_pool *pool)
+{
+	/* inflight first: a task leaves it only after entering cb_running. */
+	return !kp_load_sc(&pool->inflight) && !kp_load_sc(&pool->cb_running);
+}
+
+static void kp_close(struct kpool_pool *pool)
+{
+	if (__atomic_exchange_n(&pool->closed, 1, __ATOMIC_SEQ_CST))
+		return;
+	/* Blocked submitters must see it. */
+	kp_add(&pool->room_seq, 1);
+	kp_futex_wake_all(&pool->room_seq);
+}
+
+static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = pool->ring.fd, .events = POLLIN };
+	int loop = pool->opts.flags & KPOOL_POOL_EVENT_LOOP;
+	uint32_t seq;
+	int ms;
+
+	for (;;) {
+		seq = kp_load_sc(&pool->quiet_seq);
+		if (kp_quiet(pool))
+			return 0;
+		if (!loop) {
+			if (kp_futex_wait(&pool->quiet_seq, seq, deadline))
+				return -ETIME;
+			continue;
+		}
+		if (kp_reap(pool, 0))
+			continue;
+		if (deadline == UINT64_MAX) {
+			ms = -1;
+		} else {
+			uint64_t now = kp_now();
+
+			if (now >= deadline)
+				return -ETIME;
+			ms = (int)((deadline - now + 999999) / 1000000);
+		}
+		poll(&pfd, 1, ms);
+	}
+}
+
+int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns)
+{
+	if (kp_in_callback == pool)
+		return -EDEADLK;
+	kp_close(pool);
+	return kp_wait_quiet(pool, kp_deadline(timeout_ns));
+}
+
+int kpool_pool_shutdown(struct kpool_pool *pool)
+{
+	int err;
+
+	if (kp_in_callback == pool)
+		return -EDEADLK;
+	kp_close(pool);
+	/* Racing submitters may still add a task or two: cancel until quiet. */
+	do {
+		/* EAGAIN: cancels are still in flight; waiting reaps them. */
+		kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
+		err = kp_wait_quiet(pool, kp_deadline(10 * 1000000ULL));
+	} while (err);
+	return 0;
+}
+
+/* ---- setup and teardown ---- */
+
+static unsigned int kp_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned int)n;
+}
+
+void kpool_pool_opts_default(struct kpool_pool_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->capacity = kp_online_cpus();
+	o->max_capacity = o->capacity;
+	o->queue_size = 4 * o->capacity;
+	o->completion_threads = 1;
+	o->default_prio = KPOOL_PRIO_NORMAL;
+}
+
+static void kp_free(struct kpool_pool *pool)
+{
+	if (pool->ring.fd >= 0)
+		kpool_ring_exit(&pool->ring);
+	if (pool->stop_efd >= 0)
+		close(pool->stop_efd);
+	pthread_mutex_destroy(&pool->cq_lock);
+	pthread_mutex_destroy(&pool->eventfd_lock);
+	free(pool->ready);
+	free(pool->tasks);
+	free(pool);
+}
+
+static int kp_start_threads(struct kpool_pool *pool)
+{
+	unsigned int i;
+
+	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
+		return 0;
+	pool->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (pool->stop_efd < 0)
+		return -errno;
+	for (i = 0; i < pool->opts.completion_threads; i++) {
+		int err = pthread_create(&pool->threads[i], NULL,
+					 kp_completion_thread, pool);
+		if (err)
+			return -err;
+		pool->nr_threads++;
+	}
+	return 0;
+}
+
+static void kp_stop_threads(struct kpool_pool *pool)
+{
+	uint64_t one = 1;
+	unsigned int i;
+
+	if (!pool->nr_threads)
+		return;
+	kp_store(&pool->stop, 1);
+	if (write(pool->stop_efd, &one, sizeof(one)) < 0)
+		abort();
+	for (i = 0; i < pool->nr_threads; i++)
+		pthread_join(pool->threads[i], NULL);
+	pool->nr_threads = 0;
+}
+
+static int kp_check_opts(const struct kpool_pool_opts *o)
+{
+	if (!o->capacity || o->max_capacity < o->capacity)
+		return -EINVAL;
+	if (o->flags & ~(KPOOL_POOL_NONBLOCKING | KPOOL_POOL_EVENT_LOOP))
+		return -EINVAL;
+	if (o->default_prio > KPOOL_PRIO_HIGH)
+		return -EINVAL;
+	if (!(o->flags & KPOOL_POOL_EVENT_LOOP) &&
+	    (!o->completion_threads || o->completion_threads > KP_MAX_THREADS))
+		return -EINVAL;
+	/* The module bounds the rings far below this; it only stops overflow. */
+	if (o->max_capacity > (1U << 20) || o->queue_size > (1U << 20))
+		return -EINVAL;
+	return 0;
+}
+
+int kpool_pool_create(struct kpool_pool **poolp,
+		      const struct kpool_pool_opts *opts)
+{
+	struct kpool_ring_params params;
+	struct kpool_pool *pool;
+	unsigned int i;
+	int err;
+
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	pool->ring.fd = -1;
+	pool->stop_efd = -1;
+	pool->eventfd = -1;
+	pthread_mutex_init(&pool->cq_lock, NULL);
+	pthread_mutex_init(&pool->eventfd_lock, NULL);
+	if (opts)
+		pool->opts = *opts;
+	else
+		kpool_pool_opts_default(&pool->opts);
+	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
+		pool->opts.flags |= KPOOL_POOL_NONBLOCKING;
+	err = kp_check_opts(&pool->opts);
+	if (err)
+		goto fail;
+
+	pool->entries = kp_roundup_pow2(pool->opts.max_capacity +
+					pool->opts.queue_size + KP_CTRL_SLOTS);
+	pool->limit = pool->opts.capacity + pool->opts.queue_size;
+
+	/* The module checks the sizes before we allocate for them. */
+	memset(&params, 0, sizeof(params));
+	params.cq_entries = pool->entries;
+	params.capacity = pool->opts.capacity;
+	params.arena_size = pool->opts.arena_size;
+	err = kpool_ring_open(&pool->ring, pool->entries, &params);
+	if (err) {
+		pool->ring.fd = -1;
+		goto fail;
+	}
+	pool->sq_reserve = pool->sq_published = *pool->ring.sq.ktail;
+
+	pool->ready = malloc(pool->entries * sizeof(*pool->ready));
+	pool->tasks = calloc(pool->entries, sizeof(*pool->tasks));
+	err = -ENOMEM;
+	if (!pool->ready || !pool->tasks)
+		goto fail;
+	for (i = 0; i < pool->entries; i++) {
+		uint32_t idx = pool->sq_reserve + i;
+
+		/* "Written" for the lap before the first: never idx + 1. */
+		pool->ready[idx & (pool->entries - 1)] = idx + 1 - pool->entries;
+		kp_task_put(pool, pool->entries - 1 - i);
+	}
+	err = kp_start_threads(pool);
+	if (err) {
+		kp_close(pool);
+		kp_stop_threads(pool);
+		goto fail;
+	}
+	*poolp = pool;
+	return 0;
+fail:
+	kp_free(pool);
+	return err;
+}
+
+void kpool_pool_destroy(struct kpool_pool *pool)
+{
+	if (!pool)
+		return;
+	kpool_pool_shutdown(pool);
+	kp_stop_threads(pool);
+	kp_free(pool);
+}
+
+/* ---- settings and numbers ---- */
+
+int kpool_pool_tune(struct kpool_pool *pool, unsigned int capacity,
+		    unsigned int *prev)
+{
+	unsigned int old;
+	int err;
+
+	if (kp_load_sc(&pool->closed))
+		return -ESHUTDOWN;
+	if (!capacity || capacity > pool->opts.max_capacity)
+		return -EINVAL;
+	err = kpool_tune(&pool->ring, capacity, &old);
+	if (err)
+		return err;
+	kp_store(&pool->limit, capacity + pool->opts.queue_size);
+	kp_add(&pool->room_seq, 1);
+	kp_futex_wake_all(&pool->room_seq);
+	if (prev)
+		*prev = old;
+	return 0;
+}
+
+int kpool_pool_counts(struct kpool_pool *pool, struct kpool_pool_counts *c)
+{
+	struct kpool_counters k;
+	unsigned int capacity;
+	int err;
+
+	err = kpool_read_stats(&pool->ring, &k, NULL, 0);
+	if (!err)
+		err = kpool_get_capacity(&pool->ring, &capacity, NULL);
+	if (err)
+		return err;
+	memset(c, 0, sizeof(*c));
+	c->capacity = capacity;
+	c->running = (unsigned int)k.running;
+	c->waiting = (unsigned int)k.waiting;
+	c->free = capacity > c->running ? capacity - c->running : 0;
+	c->inflight = kp_load(&pool->inflight) + kp_load(&pool->cb_running);
+	return 0;
+}
+
+int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
+		     struct kpool_pool_lib_stats *lib)
+{
+	if (kernel) {
+		int err = kpool_read_stats(&pool->ring, kernel, NULL, 0);
+
+		if (err)
+			return err;
+	}
+	if (lib) {
+		memset(lib, 0, sizeof(*lib));
+		lib->completed = kp_load(&pool->completed);
+		/* Every task admitted is completed or still counted. */
+		lib->submitted = lib->completed + kp_load(&pool->inflight) +
+				 kp_load(&pool->cb_running);
+		lib->full = kp_load(&pool->full);
+		lib->closed = kp_load(&pool->closed_count);
+		lib->waited = kp_load(&pool->waited);
+		lib->enters = kp_load(&pool->enters);
+	}
+	return 0;
+}
+
+int kpool_pool_fd(const struct kpool_pool *pool)
+{
+	return pool->ring.fd;
+}
+
+int kpool_pool_set_eventfd(struct kpool_pool *pool, int efd)
+{
+	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
+		return -EINVAL;
+	pthread_mutex_lock(&pool->eventfd_lock);
+	__atomic_store_n(&pool->eventfd, efd < 0 ? -1 : efd, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&pool->eventfd_lock);
+	return 0;
+}
+
+void *kpool_pool_arena(const struct kpool_pool *pool, size_t *size)
+{
+	if (size)
+		*size = pool->ring.arena_size;
+	return pool->ring.arena;
+}
