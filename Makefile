@@ -95,6 +95,29 @@ $(SAN_DIR)/%.tsan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
 	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_tsan) \
 		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
 
+# The library's own tests again under ASan+UBSan and under TSan, with the
+# library compiled in (sanitizers need dynamic linking: mkinitramfs.sh
+# packs the shared libraries).  Fewer stress tasks: TSan is slow in TCG.
+SAN_TESTS := libpool_test bufpool_test
+SAN_DIR	:= $(BUILD)/selftests-san
+SAN_BINS := $(foreach t,$(SAN_TESTS),$(SAN_DIR)/$(t).asan $(SAN_DIR)/$(t).tsan)
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -DSTRESS_TASKS_PER_THREAD=10000
+SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_tsan := -fsanitize=thread
+SAN_SRCS := selftests/san_options.c $(LIB_SRCS)
+
+selftests-san: $(SAN_BINS)
+
+$(SAN_DIR)/%.asan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_asan) \
+		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
+
+$(SAN_DIR)/%.tsan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_tsan) \
+		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
+
 examples: $(EXAMPLES)
 
 $(BUILD)/examples/%: examples/%.c $(LIB_A) $(LIB_HDRS)

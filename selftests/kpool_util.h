@@ -83,6 +83,20 @@ static inline uint64_t kp_now_ns(void)
 
 #define KP_MS	1000000ull
 
+/* Bitwise CRC32C (Castagnoli, reflected 0x82F63B78), continued from seed. */
+static inline uint32_t kp_crc32c_ref(uint32_t seed, const unsigned char *p,
+				     size_t len)
+{
+	uint32_t crc = ~seed;
+
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82F63B78u & -(crc & 1));
+	}
+	return ~crc;
+}
+
 /* Queue @n NOPs with user_data base, base+1, ...; returns how many fit. */
 static inline unsigned int kp_queue_nops(struct kpool_ring *ring,
 					 unsigned int n, __u64 base)

@@ -4,9 +4,11 @@
 #
 # Host checks: the uapi header alone under -std=c90 -pedantic; checkpatch
 # --strict on kmod/ and uapi/; library, selftests and examples with
-# -Werror; the guest-log judge's own test; per kernel, the module with
-# W=1 and sparse (C=2) and no warning, and a dkms build in a private tree.
-# Guest: per kernel, boot, insmod, every selftest, rmmod, kernel log scan.
+# -Werror; the guest-log judge's own test; the library tests that need no
+# module (plain, ASan+UBSan, TSan); per kernel, the module with W=1 and
+# sparse (C=2) and no warning, and a dkms build in a private tree.
+# Guest: per kernel, boot, insmod, every selftest, rmmod, kernel log scan;
+# on 6.12 also the pool API's tests built with ASan+UBSan and with TSan.
 #
 # Each host check counts as one result, each kselftest case as one.  The
 # last line is "N passed, N failed" (", N skipped" if any); it and the
@@ -86,8 +88,14 @@ step host-packages tools/setup-host.sh || finish
 step kernel-tree-files tools/ksrc.sh || finish
 step uapi-c90-standalone uapi_c90
 step checkpatch-strict checkpatch
-step userspace-build-werror make -s lib selftests examples
+step userspace-build-werror make -s lib selftests selftests-san examples
 step guest-log-judge tools/test-parse.sh
+san=$KPOOL_BUILD/selftests-san
+step host-bufpool "$KPOOL_BUILD/selftests/bufpool_test"
+step host-bufpool-asan-ubsan "$san/bufpool_test.asan"
+step host-bufpool-tsan "$san/bufpool_test.tsan"
+step host-libpool-without-module "$KPOOL_BUILD/selftests/libpool_test"
+
 
 for series in $KPOOL_SERIES; do
 	if ! kver=$(kver_of_series "$series"); then
@@ -98,8 +106,10 @@ for series in $KPOOL_SERIES; do
 	step "module-w1-sparse-$kver" tools/build-module.sh "$kver" W=1 C=2 || continue
 	step "dkms-build-$kver" tools/dkms-check.sh "$kver"
 
-	guest "$kver" "guest-$kver" 2
-	# The pool's capacity and scheduling once more with 4 vCPUs.
-	guest "$kver" "guest-$kver-smp4" 4 pool_test
+	also=
+	[ "$series" = 6.12 ] && also="$san/libpool_test.asan $san/libpool_test.tsan"
+	KPOOL_RUN_ALSO=$also guest "$kver" "guest-$kver" 2
+	# The pool's capacity and scheduling, and the pool API, with 4 vCPUs.
+	guest "$kver" "guest-$kver-smp4" 4 pool_test libpool_test
 done
 finish

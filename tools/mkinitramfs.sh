@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Pack a guest initramfs: busybox, the module, an /init and payload files.
 #   mkinitramfs.sh OUT.cpio.gz KO INIT [FILE...]
-# FILEs land in /bin of the guest (static binaries: no loader needed).
+# FILEs land in /bin of the guest.  Most are static; a dynamic one (the
+# sanitizer builds) brings its loader and libraries, at the host's paths.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -20,7 +21,17 @@ for applet in $("$root/bin/busybox" --list); do
 done
 cp "$ko" "$root/kpool.ko"
 install -m 755 "$init" "$root/init"
+# copy_libs FILE: the shared objects ldd names for FILE, if any.
+copy_libs() {
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
 for f in "$@"; do
 	install -m 755 "$f" "$root/bin/"
+	copy_libs "$f"
 done
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

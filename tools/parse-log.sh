@@ -23,7 +23,8 @@ log=$1
 # names its report (lockdep's start "WARNING:" or "BUG:"); a bare stack is
 # no verdict: fault injection and warn_alloc print stacks, with frames
 # such as lockdep_hardirqs_on_prepare, for failures fail-nth asks for.
-splat='BUG:|WARNING:|Oops|KASAN|UBSAN|ODEBUG|possible (recursive|circular) locking|refcount_t:|hogged CPU|general protection fault|Kernel panic|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|stack-protector|soft lockup|hung_task|blocked for more than|unreferenced object 0x'
+# The sanitizer builds of the selftests report on the same console.
+splat='ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:|BUG:|WARNING:|Oops|KASAN|UBSAN|ODEBUG|possible (recursive|circular) locking|refcount_t:|hogged CPU|general protection fault|Kernel panic|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|stack-protector|soft lockup|hung_task|blocked for more than|unreferenced object 0x'
 
 awk -v splat="$splat" -v tap="$tap" '
 function fail(msg) { failed++; print "FAIL: " msg }

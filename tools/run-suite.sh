@@ -5,6 +5,7 @@
 # Runs every selftest, or only the named ones.  KPOOL_VM_SMP sets the
 # vCPUs (default 2); KPOOL_RUN_NAME names the run (default guest-KVER);
 # KPOOL_RUN_TIMEOUT bounds each command in the guest (default 300 s).
+# KPOOL_RUN_ALSO adds more test binaries, by path (the sanitizer builds).
 # Needs the selftests built (make selftests).  Prints parse-log.sh's
 # verdict; the console log stays in build/NAME.log.
 set -euo pipefail
@@ -23,6 +24,7 @@ else
 		[ "$(basename "$t")" = fail_nth_test ] || tests+=("$t")
 	done
 fi
+for t in ${KPOOL_RUN_ALSO:-}; do tests+=("$t"); done
 for t in "${tests[@]}"; do
 	[ -x "$t" ] || die "no selftest $t: run make selftests"
 done

@@ -54,6 +54,9 @@ good | sed 's/^\[    2.2\].*/[    3.1] workqueue: kpool_task_work hogged CPU for
 printf 'KPOOL-VM-TIMEOUT after 9s\n' | cat <(good) - | expect 1 timeout
 good | sed 's/^\[    2.2\].*/unreferenced object 0xffff888003c1e000 (size 256):/' | expect 1 kmemleak
 good | sed 's/^\[    2.2\].*/[    3.1] WARNING: possible circular locking dependency detected/' | expect 1 lockdep
+good | sed 's/^\[    2.2\].*/==41==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020/' | expect 1 asan
+good | sed 's/^\[    2.2\].*/WARNING: ThreadSanitizer: data race (pid=446)/' | expect 1 tsan
+good | sed 's/^\[    2.2\].*/ulib\/pool.c:9:3: runtime error: signed integer overflow/' | expect 1 ubsan
 # Stacks printed for failures fault injection asked for are no verdict.
 good | sed 's/^\[    2.2\].*/[    3.1]  ? lockdep_hardirqs_on_prepare+0x10d\/0x12a\n[    3.1] Call Trace:/' | expect 0 injected-failure-stack
 grep -q . "$dir/good.out" && grep -q 'RESULT passed=1 failed=0 skipped=1' "$dir/good.out" ||
