@@ -2,7 +2,8 @@
 /*
  * The example tools, as a user runs them: kpool-sum must print what
  * sha256sum prints, kpool-cp must reproduce its input, and both must fail
- * the way coreutils users expect.  The tools are looked up next to this
+ * the way coreutils users expect; the pool-API examples must print the
+ * right CRCs (kpool-crc) and finish every task (kpool-epoll).  The tools are looked up next to this
  * binary (build/examples/), else on PATH.
  */
 #include <libgen.h>
@@ -175,6 +176,50 @@ TEST(kpool_cp_reports_a_missing_source)
 	ASSERT_EQ(1, run(cmd, line, sizeof(line)));
 	ASSERT_STREQ("kpool-cp: cannot stat '/nonexistent/x': No such file or directory\n",
 		     line);
+}
+
+/* kpool-crc prints each 64 KiB block's CRC32C, then a summary line. */
+TEST(kpool_crc_prints_each_blocks_crc32c)
+{
+	char crc[PATH_MAX], cmd[PATH_MAX + 128], path[64], line[128], want[128];
+	size_t size = 3 * 65536 + 100, off;
+	unsigned char *data = malloc(size);
+	int bad = 0, lines = 0;
+	FILE *f, *p;
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-crc", crc, sizeof(crc));
+	snprintf(path, sizeof(path), "/tmp/kpool-crc-%d", getpid());
+	make_file(path, size, 9);
+	f = fopen(path, "r");
+	ASSERT_EQ(size, fread(data, 1, size, f));
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s %s | grep ^block | sort", crc, path);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	for (off = 0; off < size; off += 65536, lines++) {
+		size_t len = size - off < 65536 ? size - off : 65536;
+
+		snprintf(want, sizeof(want), "block %2zu: crc32c %08x\n",
+			 off / 65536, kp_crc32c_ref(0, data + off, len));
+		if (!fgets(line, sizeof(line), p) || strcmp(line, want))
+			bad++;
+	}
+	pclose(p);
+	unlink(path);
+	free(data);
+	EXPECT_EQ(0, bad);
+}
+
+TEST(kpool_epoll_finishes_every_task)
+{
+	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-epoll", tool, sizeof(tool));
+	snprintf(cmd, sizeof(cmd), "%s 300 | tail -n 1", tool);
+	ASSERT_EQ(0, run(cmd, line, sizeof(line)));
+	EXPECT_EQ(0, strncmp(line, "all 300 done, 0 failed", 22));
 }
 
 TEST_HARNESS_MAIN
