@@ -95,29 +95,6 @@ $(SAN_DIR)/%.tsan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
 	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_tsan) \
 		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
 
-# The library's own tests again under ASan+UBSan and under TSan, with the
-# library compiled in (sanitizers need dynamic linking: mkinitramfs.sh
-# packs the shared libraries).  Fewer stress tasks: TSan is slow in TCG.
-SAN_TESTS := libpool_test bufpool_test
-SAN_DIR	:= $(BUILD)/selftests-san
-SAN_BINS := $(foreach t,$(SAN_TESTS),$(SAN_DIR)/$(t).asan $(SAN_DIR)/$(t).tsan)
-SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -DSTRESS_TASKS_PER_THREAD=10000
-SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all
-SAN_tsan := -fsanitize=thread
-SAN_SRCS := selftests/san_options.c $(LIB_SRCS)
-
-selftests-san: $(SAN_BINS)
-
-$(SAN_DIR)/%.asan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_asan) \
-		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
-
-$(SAN_DIR)/%.tsan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_tsan) \
-		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
-
 examples: $(EXAMPLES)
 
 $(BUILD)/examples/%: examples/%.c $(LIB_A) $(LIB_HDRS)
@@ -151,14 +128,29 @@ PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 
-install: lib
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/linux
+PC_FILE	:= $(BUILD)/lib/kpool.pc
+
+$(PC_FILE): Makefile dkms.conf
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+		'includedir=$(INCDIR)' '' 'Name: kpool' \
+		'Description: kernel-backed task pool: ring and pool API for /dev/kpool' \
+		'Version: $(VERSION)' 'Libs: -L$${libdir} -lkpool' \
+		'Libs.private: -pthread' 'Cflags: -I$${includedir}' >$@
+
+# Always rebuilt: PREFIX and LIBDIR go into it.
+.PHONY: $(PC_FILE)
+
+install: lib $(PC_FILE)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/linux
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libkpool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkpool.so.$(SONAME_MAJOR)
 	ln -sf libkpool.so.$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/libkpool.so
-	install -m 644 ulib/include/libkpool.h $(DESTDIR)$(INCDIR)/
+	install -m 644 ulib/include/libkpool.h ulib/include/kpool_pool.h \
+		ulib/include/kpool_bufpool.h $(DESTDIR)$(INCDIR)/
 	install -m 644 uapi/linux/kpool.h $(DESTDIR)$(INCDIR)/linux/
+	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

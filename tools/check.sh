@@ -95,7 +95,7 @@ step host-bufpool "$KPOOL_BUILD/selftests/bufpool_test"
 step host-bufpool-asan-ubsan "$san/bufpool_test.asan"
 step host-bufpool-tsan "$san/bufpool_test.tsan"
 step host-libpool-without-module "$KPOOL_BUILD/selftests/libpool_test"
-
+step install-pkg-config tools/install-check.sh
 
 for series in $KPOOL_SERIES; do
 	if ! kver=$(kver_of_series "$series"); then

@@ -11,7 +11,7 @@ pkgs=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.12
-	sparse dkms liburcu-dev nettle-dev
+	sparse dkms liburcu-dev nettle-dev pkgconf
 )
 
 missing=()
