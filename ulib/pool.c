@@ -161,11 +161,6 @@ static int kp_futex_wait(uint32_t *word, uint32_t val, uint64_t deadline)
 	return 0;
 }
 
-static void kp_futex_wake_all(uint32_t *word)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX,
-		NULL, NULL, 0);
-}
 
 static unsigned int kp_roundup_pow2(unsigned int v)
 {
@@ -231,11 +226,18 @@ static int kp_try_admit(uint32_t *count, uint32_t limit)
 	return 0;
 }
 
-static void kp_room_made(struct kpool_pool *pool)
+static void kp_futex_wake(uint32_t *word, unsigned int n)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+		n > INT_MAX ? INT_MAX : (int)n, NULL, NULL, 0);
+}
+
+/* @n slots were freed: wake as many blocked submitters, if any wait. */
+static void kp_room_made(struct kpool_pool *pool, unsigned int n)
 {
 	if (kp_load_sc(&pool->room_waiters)) {
 		kp_add(&pool->room_seq, 1);
-		kp_futex_wake_all(&pool->room_seq);
+		kp_futex_wake(&pool->room_seq, n);
 	}
 }
 
@@ -270,7 +272,7 @@ static int kp_admit(struct kpool_pool *pool)
 	}
 	if (kp_load_sc(&pool->closed)) {
 		kp_add(&pool->inflight, -1);
-		kp_room_made(pool);
+		kp_room_made(pool, 1);
 		kp_count(&pool->closed_count);
 		return -ESHUTDOWN;
 	}
@@ -494,57 +496,86 @@ static void kp_quiet_check(struct kpool_pool *pool)
 {
 	if (kp_load_sc(&pool->closed)) {
 		kp_add(&pool->quiet_seq, 1);
-		kp_futex_wake_all(&pool->quiet_seq);
+		kp_futex_wake(&pool->quiet_seq, UINT_MAX);
 	}
 }
 
-static void kp_complete(struct kpool_pool *pool, const struct kpool_cqe *cqe)
+/* A completed task, copied out of its record. */
+struct kp_done {
+	enum kp_kind kind;
+	kpool_callback_t fn;
+	void *arg;
+	struct kpool_future *future;
+	struct kpool_result result;
+};
+
+/* Copy a CQE's task out of its record and free the record. */
+static void kp_take(struct kpool_pool *pool, const struct kpool_cqe *cqe,
+		    struct kp_done *d)
 {
 	uint32_t index = (uint32_t)cqe->user_data;
-	struct kpool_result r = { .res = cqe->res, .aux = cqe->aux };
-	struct kpool_future *f;
-	kpool_callback_t fn;
-	enum kp_kind kind;
 	struct kp_task *t;
-	void *arg;
 
-	/* The acquire pairs with the submitter's: see kp_queue(). */
+	/* The acquire pairs with the submitter's: see kp_submit(). */
 	if (index >= pool->entries ||
 	    !kp_load(&pool->tasks[index].armed) ||
 	    (uint32_t)(cqe->user_data >> 32) != pool->tasks[index].gen)
 		abort();	/* a CQE the library did not ask for */
 	t = &pool->tasks[index];
-	kind = t->kind;
-	fn = t->fn;
-	f = t->future;
-	arg = t->arg;
+	d->kind = t->kind;
+	d->fn = t->fn;
+	d->arg = t->arg;
+	d->future = t->future;
+	d->result = (struct kpool_result){ .res = cqe->res, .aux = cqe->aux };
 	t->armed = 0;
-
-	if (kind == KP_CONTROL) {
-		kp_task_put(pool, index);
-		kp_add(&pool->ctrl_inflight, -1);
-		return;
-	}
-	/* The record and the slot are free before the callback runs. */
-	kp_add(&pool->cb_running, 1);
 	kp_task_put(pool, index);
-	kp_add(&pool->inflight, -1);
-	kp_room_made(pool);
+}
 
-	if (kind == KP_FUTURE) {
-		f->result = r;
+static void kp_deliver(struct kpool_pool *pool, const struct kp_done *d)
+{
+	struct kpool_pool *outer = kp_in_callback;
+	struct kpool_future *f = d->future;
+
+	if (d->kind == KP_FUTURE) {
+		f->result = d->result;
 		kp_store(&f->ready, 1);
-		kp_futex_wake_all(&f->ready);
+		kp_futex_wake(&f->ready, UINT_MAX);
 		kp_future_put(f);
-	} else if (fn) {
-		struct kpool_pool *outer = kp_in_callback;
-
+	} else if (d->fn) {
 		kp_in_callback = pool;
-		fn(arg, r);
+		d->fn(d->arg, d->result);
 		kp_in_callback = outer;
 	}
-	kp_count(&pool->completed);
-	kp_add(&pool->cb_running, -1);
+}
+
+/*
+ * Complete a batch: free every record and slot first (one atomic each
+ * for the batch, and one wake for blocked submitters), then deliver.
+ * Callbacks are counted in cb_running before they leave inflight, so
+ * drain never sees a gap.
+ */
+static void kp_complete(struct kpool_pool *pool, const struct kpool_cqe *cqes,
+			unsigned int n)
+{
+	struct kp_done done[KP_REAP_BATCH];
+	unsigned int i, tasks = 0;
+
+	for (i = 0; i < n; i++) {
+		kp_take(pool, &cqes[i], &done[i]);
+		tasks += done[i].kind != KP_CONTROL;
+	}
+	if (n > tasks)
+		kp_add(&pool->ctrl_inflight, -(int)(n - tasks));
+	if (!tasks)
+		return;
+	kp_add(&pool->cb_running, tasks);
+	kp_add(&pool->inflight, -tasks);
+	kp_room_made(pool, tasks);
+	for (i = 0; i < n; i++)
+		if (done[i].kind != KP_CONTROL)
+			kp_deliver(pool, &done[i]);
+	__atomic_add_fetch(&pool->completed, tasks, __ATOMIC_RELAXED);
+	kp_add(&pool->cb_running, -tasks);
 	kp_quiet_check(pool);
 }
 
@@ -552,7 +583,7 @@ static void kp_complete(struct kpool_pool *pool, const struct kpool_cqe *cqe)
 static int kp_reap(struct kpool_pool *pool, unsigned int max)
 {
 	struct kpool_cqe batch[KP_REAP_BATCH];
-	unsigned int n, i, total = 0;
+	unsigned int n, total = 0;
 	struct kpool_cqe *cqe;
 
 	do {
@@ -564,8 +595,7 @@ static int kp_reap(struct kpool_pool *pool, unsigned int max)
 			kpool_cqe_seen(&pool->ring, cqe);
 		}
 		pthread_mutex_unlock(&pool->cq_lock);
-		for (i = 0; i < n; i++)
-			kp_complete(pool, &batch[i]);
+		kp_complete(pool, batch, n);
 		total += n;
 	} while (n == KP_REAP_BATCH && (!max || total < max));
 	return (int)total;
@@ -624,7 +654,7 @@ static void kp_close(struct kpool_pool *pool)
 		return;
 	/* Blocked submitters must see it. */
 	kp_add(&pool->room_seq, 1);
-	kp_futex_wake_all(&pool->room_seq);
+	kp_futex_wake(&pool->room_seq, UINT_MAX);
 }
 
 static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
@@ -858,7 +888,7 @@ int kpool_pool_tune(struct kpool_pool *pool, unsigned int capacity,
 		return err;
 	kp_store(&pool->limit, capacity + pool->opts.queue_size);
 	kp_add(&pool->room_seq, 1);
-	kp_futex_wake_all(&pool->room_seq);
+	kp_futex_wake(&pool->room_seq, UINT_MAX);
 	if (prev)
 		*prev = old;
 	return 0;
