@@ -223,6 +223,7 @@ u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want);
 void kpool_cq_unreserve(struct kpool_pool *pool, u32 n);
 void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux);
 u32 kpool_cq_ready(struct kpool_pool *pool);
+int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
 
 /* sched.c */
 void kpool_sched_init(struct kpool_pool *pool);
@@ -254,7 +255,6 @@ int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st);
 /* submit.c */
 int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		 u32 *submitted);
-int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
 int kpool_task_run(struct kpool_task *task);
 void kpool_task_done(struct kpool_task *task, s32 res);
 void kpool_task_finish(struct kpool_task *task, s32 res);

@@ -8,9 +8,12 @@
  * arena the data ops read and write (read-write).  None is reallocated
  * while the pool lives.
  */
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
+#include <linux/wait.h>
 #include "kpool.h"
 
 /* The ABI's entry sizes are part of the contract with every program. */
@@ -212,4 +215,58 @@ void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux)
 u32 kpool_cq_ready(struct kpool_pool *pool)
 {
 	return kpool_cq_in_ring(pool, READ_ONCE(pool->cq_tail));
+}
+
+/*
+ * An ENTER waiting for min_complete CQEs.  Every CQE post calls the wake
+ * functions of cq_wait; this one wakes its task only once enough CQEs
+ * are in the CQ, so a batch of 32 costs one wakeup, not 32.  poll()ers
+ * sit on the same queue with the default wake function: any CQE wakes
+ * them.
+ */
+struct kpool_cq_waiter {
+	struct wait_queue_entry wq;
+	struct kpool_pool *pool;
+	u32 min_complete;
+};
+
+static int kpool_cq_wake(struct wait_queue_entry *wq, unsigned int mode,
+			 int sync, void *key)
+{
+	struct kpool_cq_waiter *w = container_of(wq, struct kpool_cq_waiter, wq);
+
+	if (kpool_cq_ready(w->pool) < w->min_complete)
+		return 0;
+	return autoremove_wake_function(wq, mode, sync, key);
+}
+
+/* Wait until @min_complete CQEs are ready: 0, -ETIME past @end, -EINTR. */
+int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
+{
+	struct kpool_cq_waiter w = { .pool = pool, .min_complete = min_complete };
+	int ret = 0;
+
+	init_waitqueue_func_entry(&w.wq, kpool_cq_wake);
+	w.wq.private = current;
+	/* Not on the queue yet: prepare_to_wait() adds it when it is empty. */
+	INIT_LIST_HEAD(&w.wq.entry);
+	for (;;) {
+		/* Sets the state before the check: pairs with kpool_cq_post(). */
+		prepare_to_wait(&pool->cq_wait, &w.wq, TASK_INTERRUPTIBLE);
+		if (kpool_cq_ready(pool) >= min_complete)
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (end == KTIME_MAX) {
+			schedule();
+		} else if (!schedule_hrtimeout(&end, HRTIMER_MODE_ABS)) {
+			if (kpool_cq_ready(pool) < min_complete)
+				ret = -ETIME;
+			break;
+		}
+	}
+	finish_wait(&pool->cq_wait, &w.wq);
+	return ret;
 }

@@ -291,12 +291,6 @@ out:
 	return ret;
 }
 
-int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
-{
-	return kpool_wait_event_until(pool->cq_wait,
-				      kpool_cq_ready(pool) >= min_complete, end);
-}
-
 static void kpool_wqs_destroy(void)
 {
 	int prio, kind;
