@@ -476,6 +476,100 @@ TEST_F(pool, eventfd_is_signalled_after_completions)
 	EXPECT_EQ(1, ready);
 }
 
+/* ---- batches ---- */
+
+TEST_F(pool, batch_runs_each_callback_once_with_its_own_arg)
+{
+	struct kpool_sqe sqes[6];
+	struct counter c[6] = { 0 };
+	void *args[6];
+	int i, not_once = 0;
+
+	for (i = 0; i < 6; i++) {
+		sqes[i] = nop_sqe();
+		args[i] = &c[i];
+	}
+	ASSERT_EQ(6, kpool_pool_submit_batch(self->pool, sqes, 6, count_cb,
+					     args, NULL));
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	for (i = 0; i < 6; i++)
+		not_once += c[i].calls != 1;
+	EXPECT_EQ(0, not_once);
+}
+
+TEST_F(pool, batch_is_submitted_with_one_ioctl)
+{
+	struct kpool_sqe sqes[6];
+	struct kpool_pool_lib_stats lib;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		sqes[i] = nop_sqe();
+	ASSERT_EQ(6, kpool_pool_submit_batch(self->pool, sqes, 6, NULL, NULL,
+					     NULL));
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	kpool_pool_stats(self->pool, NULL, &lib);
+	EXPECT_EQ(1, lib.enters);
+}
+
+TEST_F(pool, batch_larger_than_the_pool_waits_and_takes_all)
+{
+	struct kpool_sqe sqes[20];
+	struct counter c = { 0 };
+	void *args[20];
+	int i;
+
+	/* 2 run, 4 wait: the batch must publish what it has, then wait. */
+	for (i = 0; i < 20; i++) {
+		sqes[i] = timeout_sqe(KP_MS);
+		args[i] = &c;
+	}
+	ASSERT_EQ(20, kpool_pool_submit_batch(self->pool, sqes, 20, count_cb,
+					      args, NULL));
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	EXPECT_EQ(20, c.calls);
+}
+
+TEST_F(pool, batch_stops_before_a_cancel_sqe)
+{
+	struct kpool_sqe sqes[3] = { nop_sqe(), nop_sqe(), nop_sqe() };
+
+	kpool_prep_cancel_all(&sqes[1]);
+	EXPECT_EQ(1, kpool_pool_submit_batch(self->pool, sqes, 3, NULL, NULL,
+					     NULL));
+}
+
+TEST_F(pool, batch_of_nothing_submits_nothing)
+{
+	EXPECT_EQ(0, kpool_pool_submit_batch(self->pool, NULL, 0, NULL, NULL,
+					     NULL));
+}
+
+TEST_F(pool, batch_after_shutdown_is_shutdown)
+{
+	struct kpool_sqe sqe = nop_sqe();
+
+	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
+	EXPECT_EQ(-ESHUTDOWN, kpool_pool_submit_batch(self->pool, &sqe, 1,
+						      NULL, NULL, NULL));
+}
+
+TEST(batch_in_a_full_nonblocking_pool_takes_what_fits)
+{
+	struct kpool_pool_opts o = opts(1, 1, KPOOL_POOL_NONBLOCKING);
+	struct kpool_sqe sqes[4];
+	struct kpool_pool *pool;
+	int i, taken;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	for (i = 0; i < 4; i++)
+		sqes[i] = timeout_sqe(5000 * KP_MS);
+	taken = kpool_pool_submit_batch(pool, sqes, 4, NULL, NULL, NULL);
+	kpool_pool_destroy(pool);
+	EXPECT_EQ(2, taken);
+}
+
 /* ---- the callback rules ---- */
 
 struct chain {

@@ -241,6 +241,8 @@ static void kp_room_made(struct kpool_pool *pool, unsigned int n)
 	}
 }
 
+static void kp_publish(struct kpool_pool *pool);
+
 static int kp_admit(struct kpool_pool *pool)
 {
 	int may_wait = !(pool->opts.flags & KPOOL_POOL_NONBLOCKING) &&
@@ -258,8 +260,11 @@ static int kp_admit(struct kpool_pool *pool)
 		kp_add(&pool->room_waiters, 1);
 		seq = kp_load_sc(&pool->room_seq);
 		if (kp_load_sc(&pool->inflight) >= kp_load(&pool->limit) &&
-		    !kp_load_sc(&pool->closed))
+		    !kp_load_sc(&pool->closed)) {
+			/* A batch's staged tasks must run to make room. */
+			kp_publish(pool);
 			kp_futex_wait(&pool->room_seq, seq, UINT64_MAX);
+		}
 		kp_add(&pool->room_waiters, -1);
 		waited = 1;
 	}
@@ -334,8 +339,8 @@ static void kp_publish(struct kpool_pool *pool)
 	} while (kp_load_sc(&pool->ready[published & mask]) == published + 1);
 }
 
-/* Put an admitted task into the ring and see it submitted. */
-static void kp_queue(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+/* Put an admitted task's SQE into the ring, ready to be published. */
+static void kp_stage(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 		     uint64_t user_data)
 {
 	uint32_t idx = __atomic_fetch_add(&pool->sq_reserve, 1,
@@ -353,24 +358,26 @@ static void kp_queue(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 	*slot = *sqe;
 	slot->user_data = user_data;
 	__atomic_store_n(ready, idx + 1, __ATOMIC_SEQ_CST);
+}
+
+/* Put an admitted task into the ring and see it submitted. */
+static void kp_queue(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+		     uint64_t user_data)
+{
+	kp_stage(pool, sqe, user_data);
 	kp_publish(pool);
 }
 
-static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
-		     enum kp_kind kind, kpool_callback_t fn, void *arg,
-		     struct kpool_future *future, uint64_t *id)
+/* Fill a record for an admitted task and stage its SQE. */
+static void kp_stage_task(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+			  enum kp_kind kind, kpool_callback_t fn, void *arg,
+			  struct kpool_future *future, uint64_t *id)
 {
 	struct kpool_sqe copy;
 	struct kp_task *t;
 	uint32_t index;
 	uint64_t uid;
-	int err;
 
-	if (sqe->op == KPOOL_OP_CANCEL)
-		return -EINVAL;
-	err = kp_admit(pool);
-	if (err)
-		return err;
 	t = kp_task_get(pool, &index);
 	if (!t)
 		abort();	/* admission guarantees a record */
@@ -389,7 +396,22 @@ static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 	copy = *sqe;
 	if (copy.prio < pool->opts.default_prio)
 		copy.prio = pool->opts.default_prio;
-	kp_queue(pool, &copy, uid);
+	kp_stage(pool, &copy, uid);
+}
+
+static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+		     enum kp_kind kind, kpool_callback_t fn, void *arg,
+		     struct kpool_future *future, uint64_t *id)
+{
+	int err;
+
+	if (sqe->op == KPOOL_OP_CANCEL)
+		return -EINVAL;
+	err = kp_admit(pool);
+	if (err)
+		return err;
+	kp_stage_task(pool, sqe, kind, fn, arg, future, id);
+	kp_publish(pool);
 	return 0;
 }
 
@@ -397,6 +419,30 @@ int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 		      kpool_callback_t fn, void *arg, uint64_t *id)
 {
 	return kp_submit(pool, sqe, KP_CALLBACK, fn, arg, NULL, id);
+}
+
+int kpool_pool_submit_batch(struct kpool_pool *pool,
+			    const struct kpool_sqe *sqes, unsigned int n,
+			    kpool_callback_t fn, void *const *args,
+			    uint64_t *ids)
+{
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		if (sqes[i].op == KPOOL_OP_CANCEL) {
+			err = -EINVAL;
+			break;
+		}
+		err = kp_admit(pool);	/* publishes ours before it waits */
+		if (err)
+			break;
+		kp_stage_task(pool, &sqes[i], KP_CALLBACK, fn,
+			      args ? args[i] : NULL, NULL, ids ? &ids[i] : NULL);
+	}
+	if (i)
+		kp_publish(pool);
+	return i ? (int)i : err;
 }
 
 int kpool_pool_submit_future(struct kpool_pool *pool,

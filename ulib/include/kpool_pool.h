@@ -116,6 +116,20 @@ int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 		      kpool_callback_t fn, void *arg, uint64_t *id);
 
 /*
+ * Submit @n tasks at once, in order, with one ioctl where the pool has
+ * room: task i is @sqes[i], and its callback gets @args[i] (@args may be
+ * NULL), its id goes to @ids[i] (@ids may be NULL).  Stops at the first
+ * task that cannot be taken (a full pool that may not wait, a closed
+ * pool, a CANCEL sqe); a blocking pool publishes the tasks it has taken,
+ * then waits for room.  Returns how many were taken (1 .. n), or with
+ * none taken the reason (-EAGAIN, -ESHUTDOWN, -EINVAL); 0 for n == 0.
+ */
+int kpool_pool_submit_batch(struct kpool_pool *pool,
+			    const struct kpool_sqe *sqes, unsigned int n,
+			    kpool_callback_t fn, void *const *args,
+			    uint64_t *ids);
+
+/*
  * As kpool_pool_submit(), but the result goes to a future, *@futurep,
  * which the program waits on and must release with kpool_future_release().
  */
