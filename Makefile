@@ -6,6 +6,7 @@
 #   make              module (against KDIR), library, selftests, examples
 #   make check        host checks + kselftests in 6.1 and 6.12 guests
 #   make demo         boot a guest and watch tasks complete
+#   make bench        kpool against io_uring, libuv, GLib: build/bench/
 #   make install      library, headers, pkg-config (PREFIX, DESTDIR)
 
 KDIR	?= /lib/modules/$(shell uname -r)/build
@@ -37,7 +38,7 @@ TEST_HDRS := $(wildcard selftests/*.h)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
-.PHONY: all module lib selftests selftests-san examples fuzzer check check-debug fuzz demo \
+.PHONY: all module lib selftests selftests-san examples fuzzer bench bench-bins check check-debug fuzz demo \
 	install clean ksrc
 
 all: module lib selftests examples fuzzer
@@ -101,6 +102,23 @@ $(BUILD)/examples/%: examples/%.c $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
 
+# Benchmarks: each contender's own library, from Debian's packages
+# (tools/setup-host.sh --bench), linked dynamically; libkpool statically.
+BENCH_PKGS := liburing libuv glib-2.0
+BENCH_BINS := $(BUILD)/bench/bench-nop $(BUILD)/bench/bench-read4k \
+	$(BUILD)/bench/submitters
+
+bench-bins: $(BENCH_BINS)
+
+$(BUILD)/bench/bench-%: bench/%.c bench/bench.h $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $$(pkg-config --cflags $(BENCH_PKGS)) $(CFLAGS) \
+		$(WARN) -pthread $< $(LIB_A) $$(pkg-config --libs $(BENCH_PKGS)) -o $@
+
+$(BUILD)/bench/submitters: bench/submitters.c $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
+
 FUZZER	:= $(BUILD)/tools/kpool-fuzz
 fuzzer: $(FUZZER)
 
@@ -123,6 +141,11 @@ fuzz:
 
 demo:
 	tools/demo.sh
+
+# kpool against io_uring, libuv, GLib and plain syscalls in a 6.12 guest
+# (KPOOL_BENCH_SERIES=6.1 for the other), 1 and 2 vCPUs: build/bench/.
+bench:
+	tools/bench.sh
 
 PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib

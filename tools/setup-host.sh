@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install what kpool's build, checks and guests need, if it is missing.
 # Debian 12, as root.  Kernels and headers by their metapackage names.
+#   setup-host.sh [--bench]   (--bench: also what make bench needs)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -11,8 +12,11 @@ pkgs=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.12
-	sparse dkms liburcu-dev nettle-dev pkgconf
+	sparse dkms nettle-dev pkgconf
 )
+# make bench: the contenders' libraries, strace to count syscalls, gnuplot.
+[ "${1:-}" = --bench ] &&
+	pkgs+=(liburing-dev libuv1-dev libglib2.0-dev strace gnuplot-nox)
 
 missing=()
 for p in "${pkgs[@]}"; do

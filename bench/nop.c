@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * bench-nop: the cost of an empty task, kpool against what a program
+ * would use instead.
+ *
+ *   kpool-bN       the ring API: N NOPs, one ENTER submits and waits
+ *                  (kpool-b1 is the one-ioctl-per-task baseline)
+ *   kpool-ctl-b32  not a contender but a stage of kpool-b32: 32 CANCELs of
+ *                  no task, which run inline in ENTER; kpool-b32 minus
+ *                  this is the cost of handing a task to a worker and back
+ *   kpool-pool     the pool API: callbacks, 32 in flight, one submit each
+ *   kpool-pool-b32 the pool API: kpool_pool_submit_batch() of 32, wait
+ *   uring-inline-bN  io_uring NOPs through liburing, completed inline
+ *   uring-async-b32  the same with IOSQE_ASYNC: run by io-wq workers
+ *   libuv-32       uv_queue_work() with empty work, 32 in flight
+ *   glib-32        a GThreadPool with an empty function, 32 in flight
+ */
+#include <semaphore.h>
+#include <glib.h>
+#include <liburing.h>
+#include <uv.h>
+#include "kpool_pool.h"
+#include "bench.h"
+
+/* ---- kpool, the ring API ---- */
+
+static int kpool_ring_setup(struct bench_thread *t)
+{
+	struct kpool_ring *ring = calloc(1, sizeof(*ring));
+
+	t->priv = ring;
+	return !ring || kpool_ring_open(ring, 128, NULL);
+}
+
+/* A task as kpool_ring_run() submits it: a NOP, or a CANCEL of nothing. */
+static void prep_nop_or_cancel(struct kpool_sqe *sqe, int cancel)
+{
+	if (cancel)
+		kpool_prep_cancel(sqe, UINT64_MAX);
+	else
+		kpool_prep_nop(sqe);
+}
+
+static int kpool_ring_run_op(struct bench_thread *t, unsigned int n,
+			     int cancel)
+{
+	struct kpool_ring *ring = t->priv;
+	unsigned int done = 0, i;
+
+	while (done < n) {
+		unsigned int batch = n - done < t->depth ? n - done : t->depth;
+		struct kpool_cqe *cqe;
+		uint64_t t0 = bench_now();
+
+		for (i = 0; i < batch; i++) {
+			struct kpool_sqe *sqe = kpool_get_sqe(ring);
+
+			prep_nop_or_cancel(sqe, cancel);
+			kpool_sqe_set_data(sqe, done + i);
+		}
+		if (kpool_submit_and_wait(ring, batch) != (int)batch)
+			return -1;
+		for (i = 0; i < batch; i++) {
+			if (kpool_peek_cqe(ring, &cqe) ||
+			    cqe->res != (cancel ? -ENOENT : 0))
+				return -1;
+			t->lat[cqe->user_data] = bench_now() - t0;
+			kpool_cqe_seen(ring, cqe);
+		}
+		done += batch;
+	}
+	return 0;
+}
+
+static int kpool_ring_run(struct bench_thread *t, unsigned int n)
+{
+	return kpool_ring_run_op(t, n, 0);
+}
+
+static int kpool_ctl_run(struct bench_thread *t, unsigned int n)
+{
+	return kpool_ring_run_op(t, n, 1);
+}
+
+static void kpool_ring_teardown(struct bench_thread *t)
+{
+	kpool_ring_close(t->priv);
+	free(t->priv);
+}
+
+/* ---- kpool, the pool API ---- */
+
+struct pool_inst {
+	struct kpool_pool *pool;
+	uint64_t *submitted_at;
+	uint64_t *lat;
+	unsigned int done, target;	/* sem_post when done reaches target */
+	sem_t all_done;
+};
+
+struct pool_task {
+	struct pool_inst *p;
+	unsigned int i;
+};
+
+static void pool_cb(void *arg, struct kpool_result r)
+{
+	struct pool_task *task = arg;
+	struct pool_inst *p = task->p;
+
+	(void)r;
+	p->lat[task->i] = bench_now() - p->submitted_at[task->i];
+	/* One completion thread writes done. */
+	if (++p->done == __atomic_load_n(&p->target, __ATOMIC_ACQUIRE))
+		sem_post(&p->all_done);
+}
+
+static int kpool_pool_setup(struct bench_thread *t)
+{
+	struct pool_inst *p = calloc(1, sizeof(*p));
+	struct kpool_pool_opts o;
+
+	t->priv = p;
+	kpool_pool_opts_default(&o);
+	o.capacity = o.max_capacity = t->depth;
+	o.queue_size = 0;
+	sem_init(&p->all_done, 0, 0);
+	return !p || kpool_pool_create(&p->pool, &o);
+}
+
+static int kpool_pool_run(struct bench_thread *t, unsigned int n)
+{
+	struct pool_inst *p = t->priv;
+	struct pool_task *tasks = calloc(n ? n : 1, sizeof(*tasks));
+	struct kpool_sqe sqe = { 0 };
+	unsigned int i;
+
+	p->submitted_at = calloc(n ? n : 1, sizeof(uint64_t));
+	p->lat = t->lat;
+	p->done = 0;
+	__atomic_store_n(&p->target, n, __ATOMIC_RELEASE);
+	kpool_prep_nop(&sqe);
+	for (i = 0; i < n; i++) {
+		tasks[i] = (struct pool_task){ .p = p, .i = i };
+		p->submitted_at[i] = bench_now();
+		if (kpool_pool_submit(p->pool, &sqe, pool_cb, &tasks[i], NULL))
+			return -1;
+	}
+	if (n)
+		sem_wait(&p->all_done);
+	free(tasks);
+	free(p->submitted_at);
+	return 0;
+}
+
+static int kpool_pool_batch_run(struct bench_thread *t, unsigned int n)
+{
+	struct pool_inst *p = t->priv;
+	struct pool_task *tasks = calloc(n ? n : 1, sizeof(*tasks));
+	struct kpool_sqe sqes[128] = { 0 };
+	void *args[128];
+	unsigned int done = 0, i;
+
+	p->submitted_at = calloc(n ? n : 1, sizeof(uint64_t));
+	p->lat = t->lat;
+	p->done = 0;
+	for (i = 0; i < t->depth; i++)
+		kpool_prep_nop(&sqes[i]);
+	while (done < n) {
+		unsigned int batch = n - done < t->depth ? n - done : t->depth;
+		uint64_t t0 = bench_now();
+
+		for (i = 0; i < batch; i++) {
+			tasks[done + i] = (struct pool_task){ .p = p, .i = done + i };
+			p->submitted_at[done + i] = t0;
+			args[i] = &tasks[done + i];
+		}
+		__atomic_store_n(&p->target, done + batch, __ATOMIC_RELEASE);
+		if (kpool_pool_submit_batch(p->pool, sqes, batch, pool_cb, args,
+					    NULL) != (int)batch)
+			return -1;
+		sem_wait(&p->all_done);
+		done += batch;
+	}
+	free(tasks);
+	free(p->submitted_at);
+	return 0;
+}
+
+static void kpool_pool_teardown(struct bench_thread *t)
+{
+	struct pool_inst *p = t->priv;
+
+	kpool_pool_destroy(p->pool);
+	sem_destroy(&p->all_done);
+	free(p);
+}
+
+/* ---- io_uring ---- */
+
+static int uring_setup(struct bench_thread *t)
+{
+	struct io_uring *ring = calloc(1, sizeof(*ring));
+
+	t->priv = ring;
+	return !ring || io_uring_queue_init(128, ring, 0);
+}
+
+static int uring_run_flags(struct bench_thread *t, unsigned int n,
+			   unsigned int sqe_flags)
+{
+	struct io_uring *ring = t->priv;
+	unsigned int done = 0, i;
+
+	while (done < n) {
+		unsigned int batch = n - done < t->depth ? n - done : t->depth;
+		struct io_uring_cqe *cqe;
+		uint64_t t0 = bench_now();
+
+		for (i = 0; i < batch; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+			io_uring_prep_nop(sqe);
+			sqe->flags |= sqe_flags;
+			io_uring_sqe_set_data64(sqe, done + i);
+		}
+		if (io_uring_submit_and_wait(ring, batch) != (int)batch)
+			return -1;
+		for (i = 0; i < batch; i++) {
+			if (io_uring_peek_cqe(ring, &cqe) || cqe->res)
+				return -1;
+			t->lat[cqe->user_data] = bench_now() - t0;
+			io_uring_cqe_seen(ring, cqe);
+		}
+		done += batch;
+	}
+	return 0;
+}
+
+static int uring_inline_run(struct bench_thread *t, unsigned int n)
+{
+	return uring_run_flags(t, n, 0);
+}
+
+static int uring_async_run(struct bench_thread *t, unsigned int n)
+{
+	return uring_run_flags(t, n, IOSQE_ASYNC);
+}
+
+static void uring_teardown(struct bench_thread *t)
+{
+	io_uring_queue_exit(t->priv);
+	free(t->priv);
+}
+
+/* ---- libuv ---- */
+
+struct uv_inst {
+	uv_loop_t loop;
+	uv_work_t *reqs;
+	uint64_t *submitted_at, *lat;
+	unsigned int next, n;
+};
+
+static void uv_empty(uv_work_t *req)
+{
+	(void)req;
+}
+
+static void uv_after(uv_work_t *req, int status);
+
+static void uv_queue_next(struct uv_inst *u)
+{
+	unsigned int i = u->next++;
+
+	u->reqs[i].data = u;
+	u->submitted_at[i] = bench_now();
+	uv_queue_work(&u->loop, &u->reqs[i], uv_empty, uv_after);
+}
+
+static void uv_after(uv_work_t *req, int status)
+{
+	struct uv_inst *u = req->data;
+
+	(void)status;
+	u->lat[req - u->reqs] = bench_now() - u->submitted_at[req - u->reqs];
+	if (u->next < u->n)
+		uv_queue_next(u);
+}
+
+static int libuv_setup(struct bench_thread *t)
+{
+	struct uv_inst *u = calloc(1, sizeof(*u));
+
+	t->priv = u;
+	return !u || uv_loop_init(&u->loop);
+}
+
+static int libuv_run(struct bench_thread *t, unsigned int n)
+{
+	struct uv_inst *u = t->priv;
+	unsigned int i;
+
+	u->reqs = calloc(n ? n : 1, sizeof(*u->reqs));
+	u->submitted_at = calloc(n ? n : 1, sizeof(uint64_t));
+	u->lat = t->lat;
+	u->n = n;
+	u->next = 0;
+	for (i = 0; i < t->depth && u->next < n; i++)
+		uv_queue_next(u);
+	uv_run(&u->loop, UV_RUN_DEFAULT);
+	free(u->reqs);
+	free(u->submitted_at);
+	return u->next == n ? 0 : -1;
+}
+
+static void libuv_teardown(struct bench_thread *t)
+{
+	struct uv_inst *u = t->priv;
+
+	uv_loop_close(&u->loop);
+	free(u);
+}
+
+/* ---- GLib ---- */
+
+struct glib_inst {
+	GThreadPool *pool;
+	GAsyncQueue *done;
+};
+
+static void glib_empty(gpointer data, gpointer user)
+{
+	g_async_queue_push(user, data);	/* hand the task back */
+}
+
+static int glib_setup(struct bench_thread *t)
+{
+	struct glib_inst *g = calloc(1, sizeof(*g));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	t->priv = g;
+	if (!g)
+		return 1;
+	g->done = g_async_queue_new();
+	g->pool = g_thread_pool_new(glib_empty, g->done, (gint)cpus, FALSE,
+				    NULL);
+	return !g->pool;
+}
+
+static int glib_run(struct bench_thread *t, unsigned int n)
+{
+	struct glib_inst *g = t->priv;
+	uint64_t *submitted_at = calloc(n ? n : 1, sizeof(uint64_t));
+	unsigned int next = 0, done = 0;
+
+	while (done < n) {
+		while (next < n && next - done < t->depth) {
+			submitted_at[next] = bench_now();
+			/* +1: GLib refuses NULL data. */
+			g_thread_pool_push(g->pool, GUINT_TO_POINTER(next + 1), NULL);
+			next++;
+		}
+		unsigned int i = GPOINTER_TO_UINT(g_async_queue_pop(g->done)) - 1;
+
+		t->lat[i] = bench_now() - submitted_at[i];
+		done++;
+	}
+	free(submitted_at);
+	return 0;
+}
+
+static void glib_teardown(struct bench_thread *t)
+{
+	struct glib_inst *g = t->priv;
+
+	g_thread_pool_free(g->pool, FALSE, TRUE);
+	g_async_queue_unref(g->done);
+	free(g);
+}
+
+#define KPOOL_RING(d) { "kpool-b" #d, d, kpool_ring_setup, kpool_ring_run, \
+			kpool_ring_teardown }
+
+static const struct contender contenders[] = {
+	KPOOL_RING(1), KPOOL_RING(8), KPOOL_RING(32), KPOOL_RING(128),
+	{ "kpool-ctl-b32", 32, kpool_ring_setup, kpool_ctl_run, kpool_ring_teardown },
+	{ "kpool-pool", 32, kpool_pool_setup, kpool_pool_run, kpool_pool_teardown },
+	{ "kpool-pool-b32", 32, kpool_pool_setup, kpool_pool_batch_run,
+	  kpool_pool_teardown },
+	{ "uring-inline-b1", 1, uring_setup, uring_inline_run, uring_teardown },
+	{ "uring-inline-b32", 32, uring_setup, uring_inline_run, uring_teardown },
+	{ "uring-async-b32", 32, uring_setup, uring_async_run, uring_teardown },
+	{ "libuv-32", 32, libuv_setup, libuv_run, libuv_teardown },
+	{ "glib-32", 32, glib_setup, glib_run, glib_teardown },
+};
+
+int main(int argc, char **argv)
+{
+	return bench_main(argc, argv, "nop", contenders,
+			  sizeof(contenders) / sizeof(contenders[0]));
+}
