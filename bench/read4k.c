@@ -3,7 +3,9 @@
  * bench-read4k: 4 KiB reads at random offsets of a 32 MiB file that sits
  * in the page cache (tmpfs), 1 and 32 in flight.
  *
- *   kpool-D        READ into the arena; the ring API submits D and waits
+ *   kpool-D        READ into the arena; the ring API submits D and waits;
+ *                  tasks run on the submitting CPU's workers (the default)
+ *   kpool-unbound-D  the same with KPOOL_SQE_UNBOUND: any CPU's workers
  *   uring-D        io_uring READ, as the kernel chooses (inline if it can)
  *   uring-async-D  the same with IOSQE_ASYNC: always an io-wq worker
  *   libuv-D        uv_fs_read(), D in flight on libuv's thread pool
@@ -70,7 +72,8 @@ static int kpool_setup(struct bench_thread *t)
 	return !ring || kpool_ring_open(ring, 64, &p);
 }
 
-static int kpool_run(struct bench_thread *t, unsigned int n)
+static int kpool_run_flags(struct bench_thread *t, unsigned int n,
+			   int unbound)
 {
 	struct kpool_ring *ring = t->priv;
 	unsigned int done = 0, i;
@@ -86,6 +89,8 @@ static int kpool_run(struct bench_thread *t, unsigned int n)
 			kpool_prep_read(sqe, data_fd, i * BLOCK, BLOCK,
 					offset_of(t->id, done + i));
 			kpool_sqe_set_data(sqe, done + i);
+			if (unbound)
+				kpool_sqe_set_unbound(sqe);
 		}
 		if (kpool_submit_and_wait(ring, batch) != (int)batch)
 			return -1;
@@ -104,6 +109,16 @@ static int kpool_run(struct bench_thread *t, unsigned int n)
 		done += batch;
 	}
 	return 0;
+}
+
+static int kpool_run(struct bench_thread *t, unsigned int n)
+{
+	return kpool_run_flags(t, n, 0);
+}
+
+static int kpool_unbound_run(struct bench_thread *t, unsigned int n)
+{
+	return kpool_run_flags(t, n, 1);
 }
 
 static void kpool_teardown(struct bench_thread *t)
@@ -364,6 +379,7 @@ static void pread_teardown(struct bench_thread *t)
 static const struct contender contenders[] = {
 	{ "kpool-1", 1, kpool_setup, kpool_run, kpool_teardown },
 	{ "kpool-32", 32, kpool_setup, kpool_run, kpool_teardown },
+	{ "kpool-unbound-32", 32, kpool_setup, kpool_unbound_run, kpool_teardown },
 	{ "uring-1", 1, uring_setup, uring_run, uring_teardown },
 	{ "uring-32", 32, uring_setup, uring_run, uring_teardown },
 	{ "uring-async-1", 1, uring_setup, uring_async_run, uring_teardown },

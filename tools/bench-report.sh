@@ -106,12 +106,30 @@ target() {	# target TEXT RATIO OP GOAL
 		"$(ratio "$(value 2 read4k uring-async-32 1 7)" "$r32")" ge 1
 	target "4 KiB reads, 32 in flight: libuv ns/task >= 2x kpool's" \
 		"$(ratio "$(value 2 read4k libuv-32 1 7)" "$r32")" ge 2
+	u32=$(value 2 read4k kpool-unbound-32 1 7)
+	target "... the same with KPOOL_SQE_UNBOUND: io_uring forced-async >= kpool" \
+		"$(ratio "$(value 2 read4k uring-async-32 1 7)" "$u32")" ge 1
+	target "... the same with KPOOL_SQE_UNBOUND: libuv >= 2x kpool" \
+		"$(ratio "$(value 2 read4k libuv-32 1 7)" "$u32")" ge 2
 	target "NOP batch 32: syscalls per task <= 1/32 (ratio to 1/32)" \
 		"$(ratio "$(value 2 nop kpool-b32 1 14)" 0.03125)" le 1
 	target "NOP batch 32: two submitting threads' tasks/s >= 1.8x one" \
 		"$(ratio "$(value 2 nop kpool-b32 2 10)" "$(value 2 nop kpool-b32 1 10)")" ge 1.8
 	target "pool API, NOP: two submitting threads' tasks/s >= 1.8x one" \
 		"$(ratio "$(value 2 nop kpool-pool 2 10)" "$(value 2 nop kpool-pool 1 10)")" ge 1.8
+
+	echo
+	echo "## Where a kpool NOP's time goes (2 vCPUs, batch 32, one thread)"
+	echo
+	ctl=$(value 2 nop kpool-ctl-b32 1 7)
+	echo "| stage | ns/task |"
+	echo "|---|---|"
+	echo "| ENTER, task alloc and prep, CQE post: kpool-ctl-b32 (CANCELs, run inline) | $ctl |"
+	echo "| handing the task to a workqueue worker and back: kpool-b32 - kpool-ctl-b32 | $(awk -v a="$k32" -v b="$ctl" 'BEGIN { if (a == "" || b == "") print "n/a"; else print a - b }') |"
+	echo "| for scale: io_uring inline NOP (no hand-off) | $(value 2 nop uring-inline-b32 1 7) |"
+	echo "| for scale: io_uring IOSQE_ASYNC NOP (an io-wq hand-off) | $(value 2 nop uring-async-b32 1 7) |"
+	echo "| the pool API, one submit per task: kpool-pool | $(value 2 nop kpool-pool 1 7) |"
+	echo "| the pool API, kpool_pool_submit_batch() of 32: kpool-pool-b32 | $(value 2 nop kpool-pool-b32 1 7) |"
 
 	echo
 	echo "## Many submitters on one pool (bench/submitters.c)"
