@@ -110,7 +110,7 @@ BENCH_BINS := $(BUILD)/bench/bench-nop $(BUILD)/bench/bench-read4k \
 
 bench-bins: $(BENCH_BINS)
 
-$(BUILD)/bench/bench-%: bench/%.c bench/bench.h $(LIB_A) $(LIB_HDRS)
+$(BUILD)/bench/bench-%: bench/%.c bench/bench.h bench/rings.h $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $$(pkg-config --cflags $(BENCH_PKGS)) $(CFLAGS) \
 		$(WARN) -pthread $< $(LIB_A) $$(pkg-config --libs $(BENCH_PKGS)) -o $@

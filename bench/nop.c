@@ -17,75 +17,56 @@
  */
 #include <semaphore.h>
 #include <glib.h>
-#include <liburing.h>
 #include <uv.h>
 #include "kpool_pool.h"
-#include "bench.h"
+#include "rings.h"
 
 /* ---- kpool, the ring API ---- */
 
 static int kpool_ring_setup(struct bench_thread *t)
 {
-	struct kpool_ring *ring = calloc(1, sizeof(*ring));
-
-	t->priv = ring;
-	return !ring || kpool_ring_open(ring, 128, NULL);
+	return bench_kpool_open(t, 128, 0);
 }
 
-/* A task as kpool_ring_run() submits it: a NOP, or a CANCEL of nothing. */
-static void prep_nop_or_cancel(struct kpool_sqe *sqe, int cancel)
+static void kpool_prep_nop_task(struct bench_thread *t, struct kpool_sqe *sqe,
+				unsigned int i, unsigned int slot)
 {
-	if (cancel)
-		kpool_prep_cancel(sqe, UINT64_MAX);
-	else
-		kpool_prep_nop(sqe);
+	(void)t, (void)i, (void)slot;
+	kpool_prep_nop(sqe);
 }
 
-static int kpool_ring_run_op(struct bench_thread *t, unsigned int n,
-			     int cancel)
+/* A CANCEL of no task: a control op, run inline in ENTER. */
+static void kpool_prep_cancel_nothing(struct bench_thread *t,
+				      struct kpool_sqe *sqe, unsigned int i,
+				      unsigned int slot)
 {
-	struct kpool_ring *ring = t->priv;
-	unsigned int done = 0, i;
+	(void)t, (void)i, (void)slot;
+	kpool_prep_cancel(sqe, UINT64_MAX);
+}
 
-	while (done < n) {
-		unsigned int batch = n - done < t->depth ? n - done : t->depth;
-		struct kpool_cqe *cqe;
-		uint64_t t0 = bench_now();
+static int kpool_res_zero(struct bench_thread *t, const struct kpool_cqe *cqe,
+			  unsigned int i, unsigned int slot)
+{
+	(void)t, (void)i, (void)slot;
+	return cqe->res != 0;
+}
 
-		for (i = 0; i < batch; i++) {
-			struct kpool_sqe *sqe = kpool_get_sqe(ring);
-
-			prep_nop_or_cancel(sqe, cancel);
-			kpool_sqe_set_data(sqe, done + i);
-		}
-		if (kpool_submit_and_wait(ring, batch) != (int)batch)
-			return -1;
-		for (i = 0; i < batch; i++) {
-			if (kpool_peek_cqe(ring, &cqe) ||
-			    cqe->res != (cancel ? -ENOENT : 0))
-				return -1;
-			t->lat[cqe->user_data] = bench_now() - t0;
-			kpool_cqe_seen(ring, cqe);
-		}
-		done += batch;
-	}
-	return 0;
+static int kpool_res_enoent(struct bench_thread *t, const struct kpool_cqe *cqe,
+			    unsigned int i, unsigned int slot)
+{
+	(void)t, (void)i, (void)slot;
+	return cqe->res != -ENOENT;
 }
 
 static int kpool_ring_run(struct bench_thread *t, unsigned int n)
 {
-	return kpool_ring_run_op(t, n, 0);
+	return bench_kpool_batches(t, n, kpool_prep_nop_task, kpool_res_zero);
 }
 
 static int kpool_ctl_run(struct bench_thread *t, unsigned int n)
 {
-	return kpool_ring_run_op(t, n, 1);
-}
-
-static void kpool_ring_teardown(struct bench_thread *t)
-{
-	kpool_ring_close(t->priv);
-	free(t->priv);
+	return bench_kpool_batches(t, n, kpool_prep_cancel_nothing,
+				   kpool_res_enoent);
 }
 
 /* ---- kpool, the pool API ---- */
@@ -200,57 +181,39 @@ static void kpool_pool_teardown(struct bench_thread *t)
 
 static int uring_setup(struct bench_thread *t)
 {
-	struct io_uring *ring = calloc(1, sizeof(*ring));
-
-	t->priv = ring;
-	return !ring || io_uring_queue_init(128, ring, 0);
+	return bench_uring_open(t, 128);
 }
 
-static int uring_run_flags(struct bench_thread *t, unsigned int n,
-			   unsigned int sqe_flags)
+static void uring_prep_nop(struct bench_thread *t, struct io_uring_sqe *sqe,
+			   unsigned int i, unsigned int slot)
 {
-	struct io_uring *ring = t->priv;
-	unsigned int done = 0, i;
+	(void)t, (void)i, (void)slot;
+	io_uring_prep_nop(sqe);
+}
 
-	while (done < n) {
-		unsigned int batch = n - done < t->depth ? n - done : t->depth;
-		struct io_uring_cqe *cqe;
-		uint64_t t0 = bench_now();
+static void uring_prep_async_nop(struct bench_thread *t,
+				 struct io_uring_sqe *sqe, unsigned int i,
+				 unsigned int slot)
+{
+	uring_prep_nop(t, sqe, i, slot);
+	sqe->flags |= IOSQE_ASYNC;
+}
 
-		for (i = 0; i < batch; i++) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-			io_uring_prep_nop(sqe);
-			sqe->flags |= sqe_flags;
-			io_uring_sqe_set_data64(sqe, done + i);
-		}
-		if (io_uring_submit_and_wait(ring, batch) != (int)batch)
-			return -1;
-		for (i = 0; i < batch; i++) {
-			if (io_uring_peek_cqe(ring, &cqe) || cqe->res)
-				return -1;
-			t->lat[cqe->user_data] = bench_now() - t0;
-			io_uring_cqe_seen(ring, cqe);
-		}
-		done += batch;
-	}
-	return 0;
+static int uring_res_zero(struct bench_thread *t, const struct io_uring_cqe *cqe,
+			  unsigned int i, unsigned int slot)
+{
+	(void)t, (void)i, (void)slot;
+	return cqe->res != 0;
 }
 
 static int uring_inline_run(struct bench_thread *t, unsigned int n)
 {
-	return uring_run_flags(t, n, 0);
+	return bench_uring_batches(t, n, uring_prep_nop, uring_res_zero);
 }
 
 static int uring_async_run(struct bench_thread *t, unsigned int n)
 {
-	return uring_run_flags(t, n, IOSQE_ASYNC);
-}
-
-static void uring_teardown(struct bench_thread *t)
-{
-	io_uring_queue_exit(t->priv);
-	free(t->priv);
+	return bench_uring_batches(t, n, uring_prep_async_nop, uring_res_zero);
 }
 
 /* ---- libuv ---- */
@@ -380,17 +343,17 @@ static void glib_teardown(struct bench_thread *t)
 }
 
 #define KPOOL_RING(d) { "kpool-b" #d, d, kpool_ring_setup, kpool_ring_run, \
-			kpool_ring_teardown }
+			bench_kpool_close }
 
 static const struct contender contenders[] = {
 	KPOOL_RING(1), KPOOL_RING(8), KPOOL_RING(32), KPOOL_RING(128),
-	{ "kpool-ctl-b32", 32, kpool_ring_setup, kpool_ctl_run, kpool_ring_teardown },
+	{ "kpool-ctl-b32", 32, kpool_ring_setup, kpool_ctl_run, bench_kpool_close },
 	{ "kpool-pool", 32, kpool_pool_setup, kpool_pool_run, kpool_pool_teardown },
 	{ "kpool-pool-b32", 32, kpool_pool_setup, kpool_pool_batch_run,
 	  kpool_pool_teardown },
-	{ "uring-inline-b1", 1, uring_setup, uring_inline_run, uring_teardown },
-	{ "uring-inline-b32", 32, uring_setup, uring_inline_run, uring_teardown },
-	{ "uring-async-b32", 32, uring_setup, uring_async_run, uring_teardown },
+	{ "uring-inline-b1", 1, uring_setup, uring_inline_run, bench_uring_close },
+	{ "uring-inline-b32", 32, uring_setup, uring_inline_run, bench_uring_close },
+	{ "uring-async-b32", 32, uring_setup, uring_async_run, bench_uring_close },
 	{ "libuv-32", 32, libuv_setup, libuv_run, libuv_teardown },
 	{ "glib-32", 32, glib_setup, glib_run, glib_teardown },
 };

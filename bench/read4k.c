@@ -17,10 +17,8 @@
  */
 #include <fcntl.h>
 #include <glib.h>
-#include <liburing.h>
 #include <uv.h>
-#include "libkpool.h"
-#include "bench.h"
+#include "rings.h"
 
 #define FILE_SIZE	(32UL << 20)
 #define BLOCK		4096
@@ -61,140 +59,99 @@ static void make_file(void)
 	data_fd = fd;
 }
 
-/* ---- kpool ---- */
+/* ---- kpool: task i reads into arena slot `slot` ---- */
 
 static int kpool_setup(struct bench_thread *t)
 {
-	struct kpool_ring_params p = { .arena_size = MAX_DEPTH * BLOCK };
-	struct kpool_ring *ring = calloc(1, sizeof(*ring));
-
-	t->priv = ring;
-	return !ring || kpool_ring_open(ring, 64, &p);
+	return bench_kpool_open(t, 64, MAX_DEPTH * BLOCK);
 }
 
-static int kpool_run_flags(struct bench_thread *t, unsigned int n,
-			   int unbound)
+static void kpool_prep_block(struct bench_thread *t, struct kpool_sqe *sqe,
+			     unsigned int i, unsigned int slot)
 {
-	struct kpool_ring *ring = t->priv;
-	unsigned int done = 0, i;
+	kpool_prep_read(sqe, data_fd, slot * BLOCK, BLOCK, offset_of(t->id, i));
+}
 
-	while (done < n) {
-		unsigned int batch = n - done < t->depth ? n - done : t->depth;
-		struct kpool_cqe *cqe;
-		uint64_t t0 = bench_now();
+static void kpool_prep_block_unbound(struct bench_thread *t,
+				     struct kpool_sqe *sqe, unsigned int i,
+				     unsigned int slot)
+{
+	kpool_prep_block(t, sqe, i, slot);
+	kpool_sqe_set_unbound(sqe);
+}
 
-		for (i = 0; i < batch; i++) {
-			struct kpool_sqe *sqe = kpool_get_sqe(ring);
+static int kpool_check_block(struct bench_thread *t, const struct kpool_cqe *cqe,
+			     unsigned int i, unsigned int slot)
+{
+	struct bench_kpool *k = t->priv;
 
-			kpool_prep_read(sqe, data_fd, i * BLOCK, BLOCK,
-					offset_of(t->id, done + i));
-			kpool_sqe_set_data(sqe, done + i);
-			if (unbound)
-				kpool_sqe_set_unbound(sqe);
-		}
-		if (kpool_submit_and_wait(ring, batch) != (int)batch)
-			return -1;
-		for (i = 0; i < batch; i++) {
-			unsigned int k;
-
-			if (kpool_peek_cqe(ring, &cqe) || cqe->res != BLOCK)
-				return -1;
-			k = (unsigned int)cqe->user_data - done;
-			if (check_block((char *)ring->arena + k * BLOCK,
-					offset_of(t->id, done + k)))
-				return -1;
-			t->lat[cqe->user_data] = bench_now() - t0;
-			kpool_cqe_seen(ring, cqe);
-		}
-		done += batch;
-	}
-	return 0;
+	return cqe->res != BLOCK ||
+	       check_block((char *)k->ring.arena + slot * BLOCK,
+			   offset_of(t->id, i));
 }
 
 static int kpool_run(struct bench_thread *t, unsigned int n)
 {
-	return kpool_run_flags(t, n, 0);
+	return bench_kpool_batches(t, n, kpool_prep_block, kpool_check_block);
 }
 
 static int kpool_unbound_run(struct bench_thread *t, unsigned int n)
 {
-	return kpool_run_flags(t, n, 1);
+	return bench_kpool_batches(t, n, kpool_prep_block_unbound,
+				   kpool_check_block);
 }
 
-static void kpool_teardown(struct bench_thread *t)
-{
-	kpool_ring_close(t->priv);
-	free(t->priv);
-}
-
-/* ---- io_uring ---- */
-
-struct uring_inst {
-	struct io_uring ring;
-	char buf[MAX_DEPTH][BLOCK];
-};
+/* ---- io_uring: task i reads into buffer `slot` ---- */
 
 static int uring_setup(struct bench_thread *t)
 {
-	struct uring_inst *u = aligned_alloc(BLOCK, sizeof(*u));
+	int err = bench_uring_open(t, 64);
 
-	t->priv = u;
-	return !u || io_uring_queue_init(64, &u->ring, 0);
+	if (!err) {
+		((struct bench_uring *)t->priv)->data =
+			aligned_alloc(BLOCK, MAX_DEPTH * BLOCK);
+		err = !((struct bench_uring *)t->priv)->data;
+	}
+	return err;
 }
 
-static int uring_run_flags(struct bench_thread *t, unsigned int n,
-			   unsigned int flags)
+static char *uring_buf(struct bench_thread *t, unsigned int slot)
 {
-	struct uring_inst *u = t->priv;
-	unsigned int done = 0, i;
+	return (char *)((struct bench_uring *)t->priv)->data + slot * BLOCK;
+}
 
-	while (done < n) {
-		unsigned int batch = n - done < t->depth ? n - done : t->depth;
-		struct io_uring_cqe *cqe;
-		uint64_t t0 = bench_now();
+static void uring_prep_block(struct bench_thread *t, struct io_uring_sqe *sqe,
+			     unsigned int i, unsigned int slot)
+{
+	io_uring_prep_read(sqe, data_fd, uring_buf(t, slot), BLOCK,
+			   offset_of(t->id, i));
+}
 
-		for (i = 0; i < batch; i++) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+static void uring_prep_block_async(struct bench_thread *t,
+				   struct io_uring_sqe *sqe, unsigned int i,
+				   unsigned int slot)
+{
+	uring_prep_block(t, sqe, i, slot);
+	sqe->flags |= IOSQE_ASYNC;
+}
 
-			io_uring_prep_read(sqe, data_fd, u->buf[i], BLOCK,
-					   offset_of(t->id, done + i));
-			sqe->flags |= flags;
-			io_uring_sqe_set_data64(sqe, done + i);
-		}
-		if (io_uring_submit_and_wait(&u->ring, batch) != (int)batch)
-			return -1;
-		for (i = 0; i < batch; i++) {
-			unsigned int k;
-
-			if (io_uring_peek_cqe(&u->ring, &cqe) || cqe->res != BLOCK)
-				return -1;
-			k = (unsigned int)cqe->user_data - done;
-			if (check_block(u->buf[k], offset_of(t->id, done + k)))
-				return -1;
-			t->lat[cqe->user_data] = bench_now() - t0;
-			io_uring_cqe_seen(&u->ring, cqe);
-		}
-		done += batch;
-	}
-	return 0;
+static int uring_check_block(struct bench_thread *t,
+			     const struct io_uring_cqe *cqe, unsigned int i,
+			     unsigned int slot)
+{
+	return cqe->res != BLOCK ||
+	       check_block(uring_buf(t, slot), offset_of(t->id, i));
 }
 
 static int uring_run(struct bench_thread *t, unsigned int n)
 {
-	return uring_run_flags(t, n, 0);
+	return bench_uring_batches(t, n, uring_prep_block, uring_check_block);
 }
 
 static int uring_async_run(struct bench_thread *t, unsigned int n)
 {
-	return uring_run_flags(t, n, IOSQE_ASYNC);
-}
-
-static void uring_teardown(struct bench_thread *t)
-{
-	struct uring_inst *u = t->priv;
-
-	io_uring_queue_exit(&u->ring);
-	free(u);
+	return bench_uring_batches(t, n, uring_prep_block_async,
+				   uring_check_block);
 }
 
 /* ---- libuv ---- */
@@ -377,13 +334,13 @@ static void pread_teardown(struct bench_thread *t)
 }
 
 static const struct contender contenders[] = {
-	{ "kpool-1", 1, kpool_setup, kpool_run, kpool_teardown },
-	{ "kpool-32", 32, kpool_setup, kpool_run, kpool_teardown },
-	{ "kpool-unbound-32", 32, kpool_setup, kpool_unbound_run, kpool_teardown },
-	{ "uring-1", 1, uring_setup, uring_run, uring_teardown },
-	{ "uring-32", 32, uring_setup, uring_run, uring_teardown },
-	{ "uring-async-1", 1, uring_setup, uring_async_run, uring_teardown },
-	{ "uring-async-32", 32, uring_setup, uring_async_run, uring_teardown },
+	{ "kpool-1", 1, kpool_setup, kpool_run, bench_kpool_close },
+	{ "kpool-32", 32, kpool_setup, kpool_run, bench_kpool_close },
+	{ "kpool-unbound-32", 32, kpool_setup, kpool_unbound_run, bench_kpool_close },
+	{ "uring-1", 1, uring_setup, uring_run, bench_uring_close },
+	{ "uring-32", 32, uring_setup, uring_run, bench_uring_close },
+	{ "uring-async-1", 1, uring_setup, uring_async_run, bench_uring_close },
+	{ "uring-async-32", 32, uring_setup, uring_async_run, bench_uring_close },
 	{ "libuv-1", 1, libuv_setup, libuv_run, libuv_teardown },
 	{ "libuv-32", 32, libuv_setup, libuv_run, libuv_teardown },
 	{ "glib-1", 1, glib_setup, glib_run, glib_teardown },

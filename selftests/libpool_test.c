@@ -71,6 +71,18 @@ static void count_cb(void *arg, struct kpool_result r)
 	__atomic_add_fetch(&c->calls, 1, __ATOMIC_RELEASE);
 }
 
+/* Submit @n five-second TIMEOUTs counted by @c (may be NULL): how many. */
+static int submit_slow(struct kpool_pool *pool, int n, struct counter *c)
+{
+	struct kpool_sqe slow = timeout_sqe(5000 * KP_MS);
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (kpool_pool_submit(pool, &slow, c ? count_cb : NULL, c, NULL))
+			break;
+	return i;
+}
+
 /* ---- many submitters ---- */
 
 struct stress {
@@ -292,13 +304,9 @@ TEST_F(pool, cancel_ends_a_waiting_task_with_ecanceled)
 
 TEST_F(pool, cancel_all_ends_every_task)
 {
-	struct kpool_sqe slow = timeout_sqe(5000 * KP_MS);
 	struct counter c = { 0 };
-	int i;
 
-	for (i = 0; i < 6; i++)
-		ASSERT_EQ(0, kpool_pool_submit(self->pool, &slow, count_cb, &c,
-					       NULL));
+	ASSERT_EQ(6, submit_slow(self->pool, 6, &c));
 	ASSERT_EQ(0, kpool_pool_cancel_all(self->pool));
 	EXPECT_EQ(0, kpool_pool_drain(self->pool, 2000 * KP_MS));
 }
@@ -352,13 +360,9 @@ TEST_F(pool, tune_above_max_capacity_is_refused)
 
 TEST_F(pool, counts_show_running_and_waiting)
 {
-	struct kpool_sqe slow = timeout_sqe(5000 * KP_MS);
 	struct kpool_pool_counts c;
-	int i;
 
-	for (i = 0; i < 5; i++)
-		ASSERT_EQ(0, kpool_pool_submit(self->pool, &slow, NULL, NULL,
-					       NULL));
+	ASSERT_EQ(5, submit_slow(self->pool, 5, NULL));
 	ASSERT_EQ(0, kpool_pool_counts(self->pool, &c));
 	kpool_pool_cancel_all(self->pool);
 	EXPECT_TRUE(c.running == 2 && c.waiting == 3 && c.free == 0 &&
@@ -434,13 +438,9 @@ TEST_F(pool, submit_after_shutdown_is_shutdown)
 
 TEST_F(pool, shutdown_cancels_waiting_tasks)
 {
-	struct kpool_sqe slow = timeout_sqe(5000 * KP_MS);
 	struct counter c = { 0 };
-	int i;
 
-	for (i = 0; i < 6; i++)
-		ASSERT_EQ(0, kpool_pool_submit(self->pool, &slow, count_cb, &c,
-					       NULL));
+	ASSERT_EQ(6, submit_slow(self->pool, 6, &c));
 	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
 	EXPECT_TRUE(c.calls == 6 && c.last.res == -ECANCELED);
 }
