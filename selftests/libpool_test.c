@@ -8,7 +8,9 @@
  * loop mode under epoll; the eventfd; and every option it refuses.
  *
  * Built three ways: plain, with ASan+UBSan and with TSan (make check runs
- * all three; the sanitizer builds with fewer stress tasks).
+ * all three; the sanitizer builds with fewer stress tasks).  The
+ * environment variable KPOOL_STRESS_TASKS overrides the tasks per stress
+ * thread (make check-debug: KASAN makes each task far slower).
  */
 #include <pthread.h>
 #include <poll.h>
@@ -22,7 +24,6 @@
 #define STRESS_TASKS_PER_THREAD	100000
 #endif
 #define STRESS_THREADS		8
-#define STRESS_TOTAL		(STRESS_THREADS * STRESS_TASKS_PER_THREAD)
 #define CRC_EVERY		8	/* every 8th task is a CRC32C */
 #define CRC_LEN			64
 #define CRC_SLOTS		256
@@ -85,6 +86,14 @@ static int submit_slow(struct kpool_pool *pool, int n, struct counter *c)
 
 /* ---- many submitters ---- */
 
+static unsigned int stress_per_thread(void)
+{
+	const char *env = getenv("KPOOL_STRESS_TASKS");
+	unsigned long n = env ? strtoul(env, NULL, 10) : 0;
+
+	return n ? (unsigned int)n : STRESS_TASKS_PER_THREAD;
+}
+
 struct stress {
 	struct kpool_pool *pool;
 	unsigned char *arena;
@@ -115,7 +124,7 @@ static void stress_cb(void *arg, struct kpool_result r)
 struct submitter {
 	struct stress *s;
 	struct stress_task *tasks;
-	unsigned int first;
+	unsigned int first, count;
 };
 
 static void *stress_submitter(void *arg)
@@ -123,7 +132,7 @@ static void *stress_submitter(void *arg)
 	struct submitter *sub = arg;
 	unsigned int i;
 
-	for (i = 0; i < STRESS_TASKS_PER_THREAD; i++) {
+	for (i = 0; i < sub->count; i++) {
 		struct stress_task *t = &sub->tasks[i];
 		struct kpool_sqe sqe = { 0 };
 
@@ -143,6 +152,7 @@ static void *stress_submitter(void *arg)
 FIXTURE(many) {
 	struct stress s;
 	struct stress_task *tasks;
+	unsigned int per_thread, total;
 };
 
 FIXTURE_VARIANT(many) {
@@ -171,8 +181,10 @@ FIXTURE_SETUP(many)
 	for (i = 0; i < CRC_SLOTS; i++)
 		self->s.crc[i] = kp_crc32c_ref(0, self->s.arena + i * CRC_LEN,
 					       CRC_LEN);
-	self->s.calls = calloc(STRESS_TOTAL, sizeof(uint32_t));
-	self->tasks = calloc(STRESS_TOTAL, sizeof(*self->tasks));
+	self->per_thread = stress_per_thread();
+	self->total = STRESS_THREADS * self->per_thread;
+	self->s.calls = calloc(self->total, sizeof(uint32_t));
+	self->tasks = calloc(self->total, sizeof(*self->tasks));
 	ASSERT_NE(NULL, self->s.calls);
 	ASSERT_NE(NULL, self->tasks);
 }
@@ -195,8 +207,9 @@ TEST_F_TIMEOUT(many, every_callback_runs_once_with_the_right_result, 600)
 	for (i = 0; i < STRESS_THREADS; i++) {
 		subs[i] = (struct submitter){
 			.s = &self->s,
-			.tasks = self->tasks + i * STRESS_TASKS_PER_THREAD,
-			.first = i * STRESS_TASKS_PER_THREAD,
+			.tasks = self->tasks + i * self->per_thread,
+			.first = i * self->per_thread,
+			.count = self->per_thread,
 		};
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, stress_submitter,
 					    &subs[i]));
@@ -205,13 +218,13 @@ TEST_F_TIMEOUT(many, every_callback_runs_once_with_the_right_result, 600)
 		pthread_join(th[i], NULL);
 	ASSERT_EQ(0, kpool_pool_drain(self->s.pool, FOREVER));
 	ns = kp_now_ns() - t0;
-	for (i = 0; i < STRESS_TOTAL; i++)
+	for (i = 0; i < self->total; i++)
 		not_once += self->s.calls[i] != 1;
 	kpool_pool_stats(self->s.pool, NULL, &lib);
 	TH_LOG("%u tasks from %u threads in %llu ms; %llu ENTERs (%.3f per task), %llu waited",
-	       STRESS_TOTAL, STRESS_THREADS, (unsigned long long)ns / 1000000,
+	       self->total, STRESS_THREADS, (unsigned long long)ns / 1000000,
 	       (unsigned long long)lib.enters,
-	       (double)lib.enters / STRESS_TOTAL, (unsigned long long)lib.waited);
+	       (double)lib.enters / self->total, (unsigned long long)lib.waited);
 	ASSERT_EQ(0, self->s.refused);
 	ASSERT_EQ(0, self->s.wrong);
 	EXPECT_EQ(0, not_once);

@@ -14,6 +14,12 @@ export PATH
 # The firmware may leave its last line unterminated.
 echo
 echo "KPOOL-GUEST-UP $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+# Variables for every command (the host's KPOOL_RUN_ENV, via a file).
+if [ -r /bin/run-env ]; then
+	set -a
+	. /bin/run-env
+	set +a
+fi
 # Seconds each command may run (the host's KPOOL_RUN_TIMEOUT, via a file).
 limit=$(cat /bin/run-timeout 2>/dev/null || echo 300)
 # kmemleak (debug kernel): forget what boot left, judge only what follows.

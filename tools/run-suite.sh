@@ -6,6 +6,7 @@
 # vCPUs (default 2); KPOOL_RUN_NAME names the run (default guest-KVER);
 # KPOOL_RUN_TIMEOUT bounds each command in the guest (default 300 s).
 # KPOOL_RUN_ALSO adds more test binaries, by path (the sanitizer builds).
+# KPOOL_RUN_ENV ("NAME=value ...") is exported to every command.
 # Needs the selftests built (make selftests).  Prints parse-log.sh's
 # verdict; the console log stays in build/NAME.log.
 set -euo pipefail
@@ -33,13 +34,14 @@ work=$KPOOL_BUILD/${KPOOL_RUN_NAME:-guest-$kver}
 rm -rf "$work" && mkdir -p "$work"
 for t in "${tests[@]}"; do basename "$t"; done >"$work/run-list"
 echo "${KPOOL_RUN_TIMEOUT:-300}" >"$work/run-timeout"
+printf '%s\n' ${KPOOL_RUN_ENV:-} >"$work/run-env"
 # Extra commands after the tests (check-debug: the fuzzer).
 [ -n "${KPOOL_RUN_EXTRA:-}" ] && printf '%s\n' "$KPOOL_RUN_EXTRA" >>"$work/run-list"
 # The example tools ride along: tools_test runs them.
 "$KPOOL_TOP/tools/mkinitramfs.sh" "$work/initrd.cpio.gz" "$ko" \
 	"$KPOOL_TOP/tools/guest-init.sh" "${tests[@]}" \
 	"$KPOOL_BUILD"/examples/* ${KPOOL_RUN_FILES:-} "$work/run-list" \
-	"$work/run-timeout"
+	"$work/run-timeout" "$work/run-env"
 "$KPOOL_TOP/tools/vm.sh" "$kver" "$work/initrd.cpio.gz" "$work.log" \
 	"${KPOOL_VM_TIMEOUT:-900}"
 "$KPOOL_TOP/tools/parse-log.sh" "$work.log"
