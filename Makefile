@@ -115,7 +115,7 @@ $(BUILD)/bench/bench-%: bench/%.c bench/bench.h bench/rings.h $(LIB_A) $(LIB_HDR
 	$(CC) $(CPPFLAGS_ALL) $$(pkg-config --cflags $(BENCH_PKGS)) $(CFLAGS) \
 		$(WARN) -pthread $< $(LIB_A) $$(pkg-config --libs $(BENCH_PKGS)) -o $@
 
-$(BUILD)/bench/submitters: bench/submitters.c $(LIB_A) $(LIB_HDRS)
+$(BUILD)/bench/submitters: bench/submitters.c bench/bench.h $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
 

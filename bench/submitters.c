@@ -21,16 +21,9 @@
 #include <time.h>
 #include <sys/resource.h>
 #include "kpool_pool.h"
+#include "bench.h"
 
 static unsigned int tasks_per_thread = 20000;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t cpu_ns(void)
 {
@@ -162,13 +155,6 @@ static uint64_t run_mutex(unsigned int threads)
 	return l.enters;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned int thread_counts[8] = { 1, 2, 4, 8 }, nr_counts = 4;
@@ -200,21 +186,21 @@ int main(int argc, char **argv)
 		/* The ways take turns each round, so drift hits both alike. */
 		for (r = 0; r < rounds; r++) {
 			for (w = 0; w < 2; w++) {
-				uint64_t t0 = now_ns(), c0 = cpu_ns();
+				uint64_t t0 = bench_now(), c0 = cpu_ns();
 
 				callbacks = 0;
 				enters[w][r] = w ? run_mutex(thread_counts[t]) :
 						   run_pool(thread_counts[t]);
-				ns[w][r] = now_ns() - t0;
+				ns[w][r] = bench_now() - t0;
 				cpu[w][r] = cpu_ns() - c0;
 				if (callbacks != total)
 					abort();
 			}
 		}
 		for (w = 0; w < 2; w++) {
-			qsort(ns[w], rounds, sizeof(uint64_t), cmp_u64);
-			qsort(cpu[w], rounds, sizeof(uint64_t), cmp_u64);
-			qsort(enters[w], rounds, sizeof(uint64_t), cmp_u64);
+			qsort(ns[w], rounds, sizeof(uint64_t), bench_cmp_u64);
+			qsort(cpu[w], rounds, sizeof(uint64_t), bench_cmp_u64);
+			qsort(enters[w], rounds, sizeof(uint64_t), bench_cmp_u64);
 			printf("%s,%u,%llu,%.0f,%.0f,%.3f,%.0f\n", ways[w],
 			       thread_counts[t], (unsigned long long)total,
 			       (double)ns[w][rounds / 2] / (double)total,
