@@ -70,7 +70,7 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 	pool->blocking = p->flags & KPOOL_SETUP_BLOCKING;
 	p->capacity = capacity;
 	p->max_waiting = max_waiting;
-	p->features = KPOOL_FEAT_NODROP;
+	p->features = KPOOL_FEAT_NODROP | KPOOL_FEAT_OWNER_CONTEXT;
 	kpool_rings_report(pool, p);
 	ret = kpool_ucmd_respond(ucmd, sizeof(*p));
 	if (ret) {
@@ -120,6 +120,8 @@ static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 		if (ret == -EBUSY && wait)
 			ret = 0;
 	}
+	/* File tasks of this process run here, in its own context (owner.c). */
+	kpool_owner_serve(pool);
 	if (!ret && wait)
 		ret = kpool_wait(pool, e->min_complete, end);
 

@@ -50,7 +50,19 @@ struct kpool_user_indices {
 struct kpool_kernel_ring {
 	u32 sq_head ____cacheline_aligned_in_smp;
 	u32 cq_tail ____cacheline_aligned_in_smp;
+	u32 flags;		/* KPOOL_RING_*, under sched_lock */
 	struct kpool_cqe cqes[] ____cacheline_aligned_in_smp;
+};
+
+/*
+ * One shared-memory region (ring.c): pages charged to the memory cgroup
+ * of the process that set the pool up, mapped into the kernel with vmap()
+ * and into the program with vm_insert_pages().
+ */
+struct kpool_shm {
+	void			*addr;		/* the kernel's view: vmap() */
+	struct page		**pages;
+	unsigned int		nr_pages;
 };
 
 /* The queues and settings of one pool's scheduler (sched.c). */
@@ -73,7 +85,10 @@ struct kpool_pool {
 	struct mutex		setup_lock;
 	bool			ready;
 
-	/* Shared memory, from vmalloc_user(): zeroed, page-aligned. */
+	/*
+	 * Shared memory, zeroed and page-aligned: the kernel addresses of the
+	 * four regions, and the pages behind each (ring.c).
+	 */
 	struct kpool_user_indices *user;
 	struct kpool_sqe	*sqes;
 	struct kpool_kernel_ring *kring;
@@ -82,6 +97,7 @@ struct kpool_pool {
 	size_t			user_size;
 	size_t			sqes_size;
 	size_t			kring_size;
+	struct kpool_shm	user_mem, sqes_mem, kring_mem, arena_mem;
 
 	/* Submission side: one submitter at a time. */
 	struct mutex		submit_lock;
@@ -104,13 +120,17 @@ struct kpool_pool {
 	/*
 	 * The scheduler (sched.c).  Irq-safe for the same reason.  Every
 	 * task the pool took is on tasks until it completes; waiting ones
-	 * are also on waitq[prio].
+	 * are also on waitq[prio], and started tasks that wait for a thread
+	 * of their process are on owner_ready (owner.c).
 	 */
 	spinlock_t		sched_lock;
 	u32			capacity;
 	u32			max_waiting;
-	u32			running;
+	u32			running;	/* holding a slot, READY included */
 	u32			waiting;
+	u32			workers;	/* on kernel workers: max_workers */
+	u32			owner_ready_count;
+	struct list_head	owner_ready;
 	bool			blocking;	/* KPOOL_SETUP_BLOCKING */
 	bool			draining;
 	struct list_head	tasks;
@@ -118,6 +138,19 @@ struct kpool_pool {
 	wait_queue_head_t	room_wait;	/* blocked submitters */
 	wait_queue_head_t	idle_wait;	/* DRAIN */
 	struct kpool_pool_stats	stats;
+
+	/*
+	 * Deadlines of waiting tasks: one timer per pool, at the earliest
+	 * deadline (deadline_next, under sched_lock; KTIME_MAX: unarmed).  It
+	 * fires in softirq context and only queues expire_work, which
+	 * completes the expired tasks in batches, in process context.
+	 */
+	struct hrtimer		deadline_timer;
+	struct work_struct	expire_work;
+	u64			deadline_next;
+
+	/* A close interrupted by a fatal signal finishes here (main.c). */
+	struct work_struct	release_work;
 };
 
 /* Where a task is in its life; changed only under sched_lock. */
@@ -125,6 +158,7 @@ enum kpool_task_state {
 	KPOOL_TASK_NEW,		/* taken, not yet given to the scheduler */
 	KPOOL_TASK_WAITING,	/* on waitq, holds no slot */
 	KPOOL_TASK_RUNNING,	/* holds a capacity slot */
+	KPOOL_TASK_READY,	/* holds a slot, on owner_ready: see owner.c */
 	KPOOL_TASK_DONE,	/* completed: its CQE is posted */
 };
 
@@ -141,16 +175,18 @@ struct kpool_task {
 	u8			sqe_flags;	/* KPOOL_SQE_* */
 	u8			state;		/* enum kpool_task_state */
 	bool			cancel_requested; /* see kpool_task_should_stop() */
-	bool			deadline_armed;
 	bool			prepped;	/* prep succeeded: cleanup due */
-	u32			cpu;
+	bool			high_worker;	/* may run at nice -20 */
+	bool			unbound;	/* any CPU: the submitter had all */
+	bool			on_worker;	/* counted in pool->workers */
+	u32			cpu;		/* the CPU its kernel worker uses */
 	u32			aux;		/* the CQE's aux */
 	u64			submit_ns;
 	u64			start_ns;
 	u64			deadline;	/* ktime ns; 0: none */
 	struct list_head	pool_node;	/* pool->tasks */
-	struct list_head	sched_node;	/* pool->waitq[], or local lists */
-	struct hrtimer		deadline_timer;	/* while waiting */
+	struct list_head	sched_node;	/* waitq[], owner_ready, or local */
+	struct pid		*owner;		/* KPOOL_OPF_OWNER: its process */
 	unsigned long		data[KPOOL_TASK_DATA_SIZE / sizeof(unsigned long)];
 };
 
@@ -201,10 +237,18 @@ struct kpool_op_def {
  *	ENTER, never waits, takes no capacity slot.
  * KPOOL_OPF_LONG: runs long on a CPU: use a CPU-intensive workqueue so it
  *	never holds back the other work of its CPU.
+ * KPOOL_OPF_OWNER: what it does depends on who does it (a file's read or
+ *	write may look at the caller's namespaces, limits, cgroups): it runs
+ *	only in a thread of the submitting process (owner.c), never on a
+ *	kernel worker.
+ *
+ * Every other op runs on a kernel worker, and must give the same result
+ * whoever runs it: arithmetic on the arena.
  */
 #define KPOOL_OPF_ISSUE_INLINE	BIT(0)
 #define KPOOL_OPF_CONTROL	BIT(1)
 #define KPOOL_OPF_LONG		BIT(2)
+#define KPOOL_OPF_OWNER		BIT(3)
 
 /* ops.c */
 const struct kpool_op_def *kpool_op_lookup(unsigned int op);
@@ -241,6 +285,14 @@ bool kpool_task_should_stop(struct kpool_task *task, int *res);
 int kpool_task_cancel_cooperative(struct kpool_task *task);
 bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
 			  ktime_t expires);
+void kpool_sched_stop_timers(struct kpool_pool *pool);
+bool kpool_task_needs_worker(const struct kpool_task *task);
+
+/* owner.c */
+void kpool_owner_queue(struct kpool_task *task);
+bool kpool_owner_has_mine(struct kpool_pool *pool);
+void kpool_owner_serve(struct kpool_pool *pool);
+void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool);
 
 /* stats.c */
 void kpool_stats_submitted(struct kpool_pool *pool, struct kpool_task *task);
@@ -275,6 +327,7 @@ extern unsigned int kpool_max_capacity;
 extern unsigned int kpool_burn_max_ms;
 extern unsigned int kpool_max_arena_mb;
 extern unsigned int kpool_max_pools_per_user;
+extern unsigned int kpool_max_workers;
 
 /*
  * Wait interruptibly for @cond until the absolute time @end (KTIME_MAX: no
@@ -289,14 +342,39 @@ extern unsigned int kpool_max_pools_per_user;
 	__ret == -ERESTARTSYS ? -EINTR : (int)__ret;			\
 })
 
-/* An absolute CLOCK_MONOTONIC hrtimer, on kernels with or without hrtimer_setup(). */
+/*
+ * The same, for a thread of a process that may own tasks of @pool: while
+ * it waits it runs those of its process's tasks that become ready (a
+ * thread waiting on its own pool must not wait for itself).
+ */
+#define kpool_wait_serving(pool, wq, cond, end) ({			\
+	struct kpool_pool *__pool = (pool);				\
+	bool __mine;							\
+	int __sret;							\
+	do {								\
+		kpool_owner_serve(__pool);				\
+		__mine = false;						\
+		__sret = kpool_wait_event_until(wq,			\
+			(__mine = kpool_owner_has_mine(__pool)) || (cond), \
+			end);						\
+	} while (!__sret && __mine);					\
+	__sret;								\
+})
+
+/*
+ * An absolute CLOCK_MONOTONIC hrtimer that fires in softirq context, never
+ * in hard interrupt context (start it with KPOOL_HRTIMER_MODE), on kernels
+ * with or without hrtimer_setup().
+ */
+#define KPOOL_HRTIMER_MODE	HRTIMER_MODE_ABS_SOFT
+
 static inline void kpool_hrtimer_setup(struct hrtimer *timer,
 				       enum hrtimer_restart (*fn)(struct hrtimer *))
 {
 #ifdef KPOOL_HAVE_HRTIMER_SETUP
-	hrtimer_setup(timer, fn, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	hrtimer_setup(timer, fn, CLOCK_MONOTONIC, KPOOL_HRTIMER_MODE);
 #else
-	hrtimer_init(timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	hrtimer_init(timer, CLOCK_MONOTONIC, KPOOL_HRTIMER_MODE);
 	timer->function = fn;
 #endif
 }

@@ -38,7 +38,13 @@ module_param_named(max_pools_per_user, kpool_max_pools_per_user, uint, 0444);
 MODULE_PARM_DESC(max_pools_per_user,
 		 "Most pools one user may hold open (CAP_SYS_RESOURCE: no limit)");
 
+unsigned int kpool_max_workers = 8;
+module_param_named(max_workers, kpool_max_workers, uint, 0444);
+MODULE_PARM_DESC(max_workers,
+		 "Most tasks of one pool on kernel workers at once; the rest wait in the pool (1..512)");
+
 #define KPOOL_CAPACITY_CEILING	65536U
+#define KPOOL_WORKERS_CEILING	512U
 #define KPOOL_ARENA_MB_CEILING	4096U
 #define KPOOL_BURN_MS_CEILING	600000U
 
@@ -80,11 +86,38 @@ static int kpool_open(struct inode *inode, struct file *file)
 	return nonseekable_open(inode, file);
 }
 
+/* A close that a fatal signal interrupted finishes on this workqueue. */
+static struct workqueue_struct *kpool_release_wq;
+
+/* Every task is gone: free the pool. */
+static void kpool_pool_free(struct kpool_pool *pool)
+{
+	kpool_sched_stop_timers(pool);
+	percpu_ref_exit(&pool->refs);
+	kpool_rings_free(pool);
+	mutex_destroy(&pool->submit_lock);
+	mutex_destroy(&pool->setup_lock);
+	kpool_user_uncharge(pool);
+	kfree(pool);
+}
+
+static void kpool_release_work(struct work_struct *work)
+{
+	struct kpool_pool *pool = container_of(work, struct kpool_pool,
+					       release_work);
+
+	wait_for_completion(&pool->refs_done);
+	kpool_pool_free(pool);
+}
+
 /*
  * Runs once the last file reference is gone, which includes every mmap:
- * no ENTER can be running.  Cancel everything: waiting tasks complete
- * with -ECANCELED, running ones are stopped where their op allows and
- * otherwise finish; each holds a ref, so wait for them, then free.
+ * no ENTER can be running, so no task is READY for a thread any more.
+ * Cancel everything: waiting and ready tasks complete with -ECANCELED,
+ * running ones are stopped where their op allows and otherwise finish;
+ * each holds a ref, so wait for them (only this pool's own running
+ * tasks), then free.  A fatal signal ends the wait: the rest finishes in
+ * the background, and the module cannot unload before it has.
  */
 static int kpool_release(struct inode *inode, struct file *file)
 {
@@ -92,13 +125,12 @@ static int kpool_release(struct inode *inode, struct file *file)
 
 	kpool_sched_cancel(pool, 0, true);
 	percpu_ref_kill(&pool->refs);
-	wait_for_completion(&pool->refs_done);
-	percpu_ref_exit(&pool->refs);
-	kpool_rings_free(pool);
-	mutex_destroy(&pool->submit_lock);
-	mutex_destroy(&pool->setup_lock);
-	kpool_user_uncharge(pool);
-	kfree(pool);
+	if (wait_for_completion_killable(&pool->refs_done)) {
+		INIT_WORK(&pool->release_work, kpool_release_work);
+		queue_work(kpool_release_wq, &pool->release_work);
+		return 0;
+	}
+	kpool_pool_free(pool);
 	return 0;
 }
 
@@ -118,9 +150,11 @@ static __poll_t kpool_poll(struct file *file, poll_table *wait)
 	if (!kpool_pool_ready(pool))
 		return EPOLLERR;
 	poll_wait(file, &pool->cq_wait, wait);
-	/* Pairs with wq_has_sleeper() in kpool_cq_post(). */
+	/* Pairs with wq_has_sleeper() in kpool_cq_post(), kpool_owner_queue(). */
 	smp_mb();
-	return kpool_cq_ready(pool) ? EPOLLIN | EPOLLRDNORM : 0;
+	/* Readable too when tasks wait for an ENTER of their process. */
+	return kpool_cq_ready(pool) || READ_ONCE(pool->owner_ready_count) ?
+		EPOLLIN | EPOLLRDNORM : 0;
 }
 
 static const struct file_operations kpool_fops = {
@@ -151,27 +185,39 @@ static int __init kpool_init(void)
 	}
 	if (!kpool_max_capacity || kpool_max_capacity > KPOOL_CAPACITY_CEILING ||
 	    kpool_burn_max_ms > KPOOL_BURN_MS_CEILING ||
-	    kpool_max_arena_mb > KPOOL_ARENA_MB_CEILING) {
-		pr_err("kpool: max_capacity must be in 1..%u, burn_max_ms at most %u, max_arena_mb at most %u\n",
+	    kpool_max_arena_mb > KPOOL_ARENA_MB_CEILING ||
+	    !kpool_max_workers || kpool_max_workers > KPOOL_WORKERS_CEILING) {
+		pr_err("kpool: max_capacity must be in 1..%u, burn_max_ms at most %u, max_arena_mb at most %u, max_workers in 1..%u\n",
 		       KPOOL_CAPACITY_CEILING, KPOOL_BURN_MS_CEILING,
-		       KPOOL_ARENA_MB_CEILING);
+		       KPOOL_ARENA_MB_CEILING, KPOOL_WORKERS_CEILING);
 		return -EINVAL;
 	}
 	ret = kpool_ops_init();
 	if (ret)
 		return ret;
+	kpool_release_wq = alloc_workqueue("kpool_release", WQ_UNBOUND, 0);
+	if (!kpool_release_wq)
+		return -ENOMEM;
 	ret = kpool_tasks_init();
 	if (ret)
-		return ret;
+		goto err_release_wq;
 	ret = misc_register(&kpool_miscdev);
 	if (ret)
-		kpool_tasks_exit();
+		goto err_tasks;
+	return 0;
+
+err_tasks:
+	kpool_tasks_exit();
+err_release_wq:
+	destroy_workqueue(kpool_release_wq);
 	return ret;
 }
 
 static void __exit kpool_exit(void)
 {
 	misc_deregister(&kpool_miscdev);
+	/* First: closes finishing in the background wait for task workers. */
+	destroy_workqueue(kpool_release_wq);
 	kpool_tasks_exit();
 	/* A pool's last ref may drop in an RCU callback running our code. */
 	rcu_barrier();

@@ -3,7 +3,8 @@
  * Data ops on the arena: COPY, CRC32C and SHA256, with the kernel's own
  * crc32c (lib/crc32.c) and sha256 (lib/crypto).  Ranges are processed in
  * chunks; between chunks the task yields the CPU and checks cancel and
- * deadline.  They run on the CPU-intensive workqueue (KPOOL_OPF_LONG).
+ * deadline.  They run on the CPU-intensive workqueue (KPOOL_OPF_LONG):
+ * arithmetic whose result does not depend on who computes it.
  */
 #include <linux/crc32.h>
 #include <linux/sched.h>
@@ -122,7 +123,12 @@ int kpool_sha256_issue(struct kpool_task *task)
 	u32 done = 0;
 	int res = 0;
 
-	/* The program can write the context: work on a private copy. */
+	/*
+	 * The program can write the context: work on a private copy.  Zeroed
+	 * first: sha256_init() leaves the block buffer as it found it, and
+	 * the whole struct goes to the arena below.
+	 */
+	memset(&st, 0, sizeof(st));
 	if (d->flags & KPOOL_SHA256_INIT)
 		sha256_init(&st);
 	else

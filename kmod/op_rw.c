@@ -5,8 +5,11 @@
  * The fd is resolved by prep, in the submitter's context: the task takes
  * its own reference to the file and to the submitter's credentials, and
  * cleanup drops both exactly once, whatever happens to the task.  The
- * work runs on a worker under those credentials, in chunks between which
- * cancel and deadline are checked.
+ * work runs in a thread of the submitting process (KPOOL_OPF_OWNER,
+ * owner.c), so its namespaces, limits and cgroups are the submitter's;
+ * the credentials are the submitter's own too, even if that thread's
+ * differ.  It runs in chunks between which cancel and deadline are
+ * checked.
  */
 #include <linux/cred.h>
 #include <linux/file.h>
@@ -45,7 +48,7 @@ static int kpool_file_get(struct kpool_file_io *io, int fd, fmode_t need)
 	else if ((file->f_mode & need) != need)
 		ret = -EBADF;
 	else if (file->f_flags & O_DIRECT)
-		ret = -EINVAL;	/* the arena is vmalloc memory */
+		ret = -EINVAL;	/* the arena is vmap()ed memory */
 	if (ret) {
 		fput(file);
 		return ret;

@@ -55,11 +55,16 @@ int kpool_timeout_cancel(struct kpool_task *task)
 {
 	struct kpool_timeout *t = kpool_task_data(task, struct kpool_timeout);
 
-	WRITE_ONCE(task->cancel_requested, true);
+	/*
+	 * Under sched_lock, like kpool_task_arm_timer(): a timer not armed
+	 * yet sees the request.  Only a 0 answer sets it, since it turns the
+	 * task's result into -ECANCELED.
+	 */
 	switch (hrtimer_try_to_cancel(&t->timer)) {
 	case 1:
 		return KPOOL_CANCEL_STOPPED;	/* it will never fire */
 	case 0:
+		WRITE_ONCE(task->cancel_requested, true);
 		return 0;	/* not armed yet: issue sees the request */
 	default:
 		return -EALREADY;	/* firing now */

@@ -43,7 +43,7 @@ static const struct kpool_op_def kpool_op_defs[] = {
 		.issue		= kpool_read_issue,
 		.cancel		= kpool_task_cancel_cooperative,
 		.cleanup	= kpool_file_cleanup,
-		.flags		= KPOOL_OPF_LONG,
+		.flags		= KPOOL_OPF_OWNER,
 	},
 	[KPOOL_OP_WRITE] = {
 		.name		= "write",
@@ -51,13 +51,14 @@ static const struct kpool_op_def kpool_op_defs[] = {
 		.issue		= kpool_write_issue,
 		.cancel		= kpool_task_cancel_cooperative,
 		.cleanup	= kpool_file_cleanup,
-		.flags		= KPOOL_OPF_LONG,
+		.flags		= KPOOL_OPF_OWNER,
 	},
 	[KPOOL_OP_FSYNC] = {
 		.name		= "fsync",
 		.prep		= kpool_fsync_prep,
 		.issue		= kpool_fsync_issue,
 		.cleanup	= kpool_file_cleanup,
+		.flags		= KPOOL_OPF_OWNER,
 	},
 	[KPOOL_OP_COPY] = {
 		.name		= "copy",
@@ -133,7 +134,9 @@ int kpool_ops_init(void)
 		if (!def->name || !def->issue ||
 		    strlen(def->name) >= sizeof_field(struct kpool_probe_op, name) ||
 		    ((def->flags & KPOOL_OPF_CONTROL) &&
-		     (def->flags & ~KPOOL_OPF_CONTROL || def->cancel))) {
+		     (def->flags & ~KPOOL_OPF_CONTROL || def->cancel)) ||
+		    ((def->flags & KPOOL_OPF_OWNER) &&
+		     (def->flags & ~KPOOL_OPF_OWNER))) {
 			pr_err("kpool: op %d has an incomplete table row\n", i);
 			return -EINVAL;
 		}

@@ -2,11 +2,23 @@
 /*
  * The shared memory: allocation, mmap, the arena, and the completion side.
  *
- * Four regions, each its own vmalloc_user() area so each can be mapped
- * with its own protection: the program's indices (read-write), the SQE
- * array (read-write), everything the module writes (read-only), and the
- * arena the data ops read and write (read-write).  None is reallocated
- * while the pool lives.
+ * Four regions, each its own set of pages so each can be mapped with its
+ * own protection: the program's indices (read-write), the SQE array
+ * (read-write), everything the module writes (read-only), and the arena
+ * the data ops read and write (read-write).  None is reallocated while
+ * the pool lives.
+ *
+ * Every page comes from alloc_page(GFP_KERNEL_ACCOUNT), so it is charged
+ * to the memory cgroup of the process that set the pool up: memory.max
+ * bounds an arena as it bounds the rest of that process.  The module
+ * reaches a region through a vmap() of its pages, the program through
+ * vm_insert_pages() of the same pages into its mapping.
+ *
+ * Lifetime: a mapping holds the file, so release, and kpool_rings_free()
+ * with it, runs only after the last mapping is gone.  Pages inserted with
+ * vm_insert_pages() take page references of their own anyway, as does
+ * anyone who pins them through the mapping: kpool_rings_free() drops the
+ * pool's reference, and a page goes back (uncharged) with the last one.
  */
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
@@ -20,9 +32,73 @@
 static_assert(sizeof(struct kpool_sqe) == 64);
 static_assert(sizeof(struct kpool_cqe) == 16);
 
+/*
+ * The allocations of a region, for its page array and for its pages:
+ * charged to the caller's memory cgroup.  __GFP_RETRY_MAYFAIL: a region
+ * the cgroup (or the machine) has no room for fails SETUP with -ENOMEM;
+ * without it, charging past memory.max would run the cgroup's OOM killer
+ * on the program instead, and the page allocator the global one.  The
+ * size is the program's choice, so no warning either.
+ */
+#define KPOOL_SHM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+/* Pages between two checks for a fatal signal and a chance to resched. */
+#define KPOOL_SHM_BATCH	256
+
+/* Free what kpool_shm_alloc() got of @shm, however far it came. */
+static void kpool_shm_free(struct kpool_shm *shm)
+{
+	unsigned int i;
+
+	if (shm->addr)
+		vunmap(shm->addr);
+	for (i = 0; i < shm->nr_pages; i++) {
+		__free_page(shm->pages[i]);
+		if (!((i + 1) % KPOOL_SHM_BATCH))
+			cond_resched();
+	}
+	kvfree(shm->pages);
+	shm->addr = NULL;
+	shm->pages = NULL;
+	shm->nr_pages = 0;
+}
+
+/*
+ * Fill @shm with @size bytes (page-aligned, not 0) of zeroed pages and map
+ * them for the kernel.  On failure @shm holds what it got so far, for
+ * kpool_shm_free().  An arena is up to 4 GiB (max_arena_mb), so the page
+ * loop resches, and stops for a fatal signal: a task the OOM killer or
+ * anyone else killed should not go on taking memory.  It returns -EINTR
+ * then, to say it ran out of life rather than memory; the program never
+ * sees it, as a fatal signal kills it before the ioctl returns.
+ */
+static int kpool_shm_alloc(struct kpool_shm *shm, size_t size)
+{
+	unsigned int i, n = size >> PAGE_SHIFT;
+
+	shm->pages = kvmalloc_array(n, sizeof(*shm->pages), KPOOL_SHM_GFP);
+	if (!shm->pages)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (i && !(i % KPOOL_SHM_BATCH)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+		shm->pages[i] = alloc_page(KPOOL_SHM_GFP | __GFP_ZERO);
+		if (!shm->pages[i])
+			return -ENOMEM;
+		shm->nr_pages++;
+	}
+	shm->addr = vmap(shm->pages, n, VM_MAP, PAGE_KERNEL);
+	return shm->addr ? 0 : -ENOMEM;
+}
+
 int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
 		      u64 arena_size)
 {
+	int ret;
+
 	pool->user_size = PAGE_ALIGN(sizeof(*pool->user));
 	pool->sqes_size = PAGE_ALIGN(array_size(sq_entries,
 						sizeof(struct kpool_sqe)));
@@ -31,16 +107,21 @@ int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
 
 	pool->arena_size = PAGE_ALIGN(arena_size);
 
-	pool->user = vmalloc_user(pool->user_size);
-	pool->sqes = vmalloc_user(pool->sqes_size);
-	pool->kring = vmalloc_user(pool->kring_size);
-	if (pool->arena_size)
-		pool->arena = vmalloc_user(pool->arena_size);
-	if (!pool->user || !pool->sqes || !pool->kring ||
-	    (pool->arena_size && !pool->arena)) {
+	ret = kpool_shm_alloc(&pool->user_mem, pool->user_size);
+	if (!ret)
+		ret = kpool_shm_alloc(&pool->sqes_mem, pool->sqes_size);
+	if (!ret)
+		ret = kpool_shm_alloc(&pool->kring_mem, pool->kring_size);
+	if (!ret && pool->arena_size)
+		ret = kpool_shm_alloc(&pool->arena_mem, pool->arena_size);
+	if (ret) {
 		kpool_rings_free(pool);
-		return -ENOMEM;
+		return ret;
 	}
+	pool->user = pool->user_mem.addr;
+	pool->sqes = pool->sqes_mem.addr;
+	pool->kring = pool->kring_mem.addr;
+	pool->arena = pool->arena_mem.addr;
 
 	pool->sq_entries = sq_entries;
 	pool->sq_mask = sq_entries - 1;
@@ -49,12 +130,16 @@ int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
 	return 0;
 }
 
+/*
+ * Free the regions, also partly allocated ones; again is a no-op.  No
+ * mapping is left (each holds the file), so no page is mapped any more.
+ */
 void kpool_rings_free(struct kpool_pool *pool)
 {
-	vfree(pool->user);
-	vfree(pool->sqes);
-	vfree(pool->kring);
-	vfree(pool->arena);
+	kpool_shm_free(&pool->user_mem);
+	kpool_shm_free(&pool->sqes_mem);
+	kpool_shm_free(&pool->kring_mem);
+	kpool_shm_free(&pool->arena_mem);
 	pool->user = NULL;
 	pool->sqes = NULL;
 	pool->kring = NULL;
@@ -102,6 +187,20 @@ void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p)
 	p->off.sq_head = offsetof(struct kpool_kernel_ring, sq_head);
 	p->off.cq_tail = offsetof(struct kpool_kernel_ring, cq_tail);
 	p->off.cqes = offsetof(struct kpool_kernel_ring, cqes);
+	p->off.flags = offsetof(struct kpool_kernel_ring, flags);
+}
+
+/*
+ * vm_flags_set() came with vm_flags_clear(), in the same change: the one
+ * probe, KPOOL_HAVE_VM_FLAGS_CLEAR, stands for both.
+ */
+static void kpool_vma_set_flags(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#ifdef KPOOL_HAVE_VM_FLAGS_CLEAR
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
 }
 
 static void kpool_vma_deny_write(struct vm_area_struct *vma)
@@ -117,40 +216,49 @@ static void kpool_vma_deny_write(struct vm_area_struct *vma)
 int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma)
 {
 	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long nr = len >> PAGE_SHIFT;
+	struct kpool_shm *shm;
 	bool read_only = false;
 	size_t size;
-	void *mem;
 
+	/* The offset selects a region; the mapping starts at its page 0. */
 	switch (vma->vm_pgoff) {
 	case KPOOL_OFF_SQ_RING >> PAGE_SHIFT:
-		mem = pool->user;
+		shm = &pool->user_mem;
 		size = pool->user_size;
 		break;
 	case KPOOL_OFF_SQES >> PAGE_SHIFT:
-		mem = pool->sqes;
+		shm = &pool->sqes_mem;
 		size = pool->sqes_size;
 		break;
 	case KPOOL_OFF_CQ_RING >> PAGE_SHIFT:
-		mem = pool->kring;
+		shm = &pool->kring_mem;
 		size = pool->kring_size;
 		read_only = true;
 		break;
 	case KPOOL_OFF_ARENA >> PAGE_SHIFT:
-		mem = pool->arena;
+		shm = &pool->arena_mem;
 		size = pool->arena_size;
 		break;
 	default:
 		return -EINVAL;
 	}
 
-	if (!mem || len > size)
+	if (!shm->addr || len > size || nr > shm->nr_pages)
 		return -EINVAL;
 	if (read_only) {
 		if (vma->vm_flags & VM_WRITE)
 			return -EPERM;
 		kpool_vma_deny_write(vma);
 	}
-	return remap_vmalloc_range(vma, mem, 0);
+	/*
+	 * As remap_vmalloc_range() did: mremap() must not grow the mapping
+	 * past the pages put in it, and core dumps leave the regions out.
+	 * vm_insert_pages() sets VM_MIXEDMAP itself.  A mapping shorter than
+	 * the region gets only the pages it covers.
+	 */
+	kpool_vma_set_flags(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return vm_insert_pages(vma, vma->vm_start, shm->pages, &nr);
 }
 
 /* CQEs in the ring that the program has not consumed, per its cq_head. */
@@ -235,12 +343,17 @@ static int kpool_cq_wake(struct wait_queue_entry *wq, unsigned int mode,
 {
 	struct kpool_cq_waiter *w = container_of(wq, struct kpool_cq_waiter, wq);
 
-	if (kpool_cq_ready(w->pool) < w->min_complete)
+	/* Ready owner tasks may be the waiter's to run (owner.c). */
+	if (kpool_cq_ready(w->pool) < w->min_complete &&
+	    !READ_ONCE(w->pool->owner_ready_count))
 		return 0;
 	return autoremove_wake_function(wq, mode, sync, key);
 }
 
-/* Wait until @min_complete CQEs are ready: 0, -ETIME past @end, -EINTR. */
+/*
+ * Wait until @min_complete CQEs are ready: 0, -ETIME past @end, -EINTR.
+ * Runs the ready tasks of the caller's process meanwhile (owner.c).
+ */
 int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
 {
 	struct kpool_cq_waiter w = { .pool = pool, .min_complete = min_complete };
@@ -255,6 +368,12 @@ int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
 		prepare_to_wait(&pool->cq_wait, &w.wq, TASK_INTERRUPTIBLE);
 		if (kpool_cq_ready(pool) >= min_complete)
 			break;
+		if (kpool_owner_has_mine(pool)) {
+			/* Off the queue: a task may sleep on other queues. */
+			finish_wait(&pool->cq_wait, &w.wq);
+			kpool_owner_serve(pool);
+			continue;
+		}
 		if (signal_pending(current)) {
 			ret = -EINTR;
 			break;

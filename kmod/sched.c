@@ -5,11 +5,22 @@
  *
  * All of it is under pool->sched_lock (irq-safe: completions come from
  * timers too).  A task the pool took is RUNNING (it holds one of the
- * capacity slots) or WAITING (on waitq[prio], in submission order) until
- * it completes.  Whoever moves a task out of WAITING (the kick that starts
- * it, its deadline timer, a cancel), or stops its timer (a cancel), owns
- * it; everyone else leaves it alone.  Completing (CQE and counters) is
- * one step under the lock; freeing comes after, outside it.
+ * capacity slots), READY (holds a slot and waits for a thread of its
+ * process: owner.c) or WAITING (on waitq[prio], in submission order) until
+ * it completes.  Whoever moves a task out of WAITING or READY (the kick
+ * that starts it, the deadline work, a cancel, the thread that takes it),
+ * or stops its timer (a cancel), owns it; everyone else leaves it alone.
+ * Completing (CQE and counters) is one step under the lock; freeing comes
+ * after, outside it.
+ *
+ * A task that runs on a kernel worker also needs one of the pool's
+ * max_workers worker places, so that one pool cannot fill the shared
+ * workqueues ahead of everyone else's work.  Without one it waits, even
+ * with a slot free.
+ *
+ * Deadlines of waiting tasks are watched by one timer per pool, set to
+ * the earliest; it fires in softirq context and hands the expiry to a work
+ * item, which completes the expired tasks in bounded batches.
  *
  * Tasks start in kpool_sched_kick(), a loop, never by recursion: a task
  * that completes at once inside the loop is finished there and the loop
@@ -20,7 +31,14 @@
 #include <linux/list.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include "kpool.h"
+
+/* Most expired tasks the deadline work completes per lock hold. */
+#define KPOOL_EXPIRE_BATCH	64
+
+static enum hrtimer_restart kpool_deadline_fired(struct hrtimer *timer);
+static void kpool_expire_work(struct work_struct *work);
 
 void kpool_sched_init(struct kpool_pool *pool)
 {
@@ -28,17 +46,58 @@ void kpool_sched_init(struct kpool_pool *pool)
 
 	spin_lock_init(&pool->sched_lock);
 	INIT_LIST_HEAD(&pool->tasks);
+	INIT_LIST_HEAD(&pool->owner_ready);
 	for (prio = 0; prio < KPOOL_NR_PRIO; prio++)
 		INIT_LIST_HEAD(&pool->waitq[prio]);
 	init_waitqueue_head(&pool->room_wait);
 	init_waitqueue_head(&pool->idle_wait);
+	kpool_hrtimer_setup(&pool->deadline_timer, kpool_deadline_fired);
+	INIT_WORK(&pool->expire_work, kpool_expire_work);
+	pool->deadline_next = KTIME_MAX;
 }
 
-/* Room for one more task: a free slot, or a free place in the queue. */
+/* Once no task is left: nothing may touch the pool afterwards. */
+void kpool_sched_stop_timers(struct kpool_pool *pool)
+{
+	/* The work may arm the timer, and the timer queue the work. */
+	cancel_work_sync(&pool->expire_work);
+	hrtimer_cancel(&pool->deadline_timer);
+	cancel_work_sync(&pool->expire_work);
+}
+
+/* Does the task run on a kernel worker (and need a worker place)? */
+bool kpool_task_needs_worker(const struct kpool_task *task)
+{
+	return !(task->def->flags & (KPOOL_OPF_ISSUE_INLINE |
+				     KPOOL_OPF_CONTROL | KPOOL_OPF_OWNER));
+}
+
+/* May @task take a slot now (nothing waiting ahead of it considered)? */
+static bool kpool_sched_can_start_locked(struct kpool_pool *pool,
+					 const struct kpool_task *task)
+{
+	return pool->running < pool->capacity &&
+		(!kpool_task_needs_worker(task) ||
+		 pool->workers < READ_ONCE(kpool_max_workers));
+}
+
+/*
+ * Room for one more task: a free place in the queue.  While every worker
+ * place is taken, the free slots count as places too: tasks held back only
+ * for a worker place sit in them, so the pool still takes capacity +
+ * max_waiting tasks, as its settings promise.
+ */
 static bool kpool_sched_has_room(struct kpool_pool *pool)
 {
-	return READ_ONCE(pool->running) < READ_ONCE(pool->capacity) ||
-		READ_ONCE(pool->waiting) < READ_ONCE(pool->max_waiting);
+	u32 running = READ_ONCE(pool->running);
+	u32 capacity = READ_ONCE(pool->capacity);
+	u32 held_back = 0;
+
+	if (running < capacity &&
+	    READ_ONCE(pool->workers) >= READ_ONCE(kpool_max_workers))
+		held_back = capacity - running;
+	return READ_ONCE(pool->waiting) <
+		READ_ONCE(pool->max_waiting) + held_back;
 }
 
 /* Wake whoever waits for what the last change may have given. */
@@ -63,18 +122,47 @@ static void kpool_sched_complete_locked(struct kpool_pool *pool,
 					struct kpool_task *task, s32 res)
 {
 	lockdep_assert_held(&pool->sched_lock);
+	/* A CANCEL that answered 0 promised -ECANCELED: keep the promise. */
+	if (task->cancel_requested && res >= 0)
+		res = -ECANCELED;
 	kpool_cq_post(pool, task->user_data, res, task->aux);
 	if (task->state == KPOOL_TASK_NEW)
 		kpool_stats_submitted(pool, task);
 	kpool_stats_done(pool, task, res, ktime_get_ns());
-	if (task->state == KPOOL_TASK_RUNNING) {
+	switch (task->state) {
+	case KPOOL_TASK_READY:
+		list_del_init(&task->sched_node);
+		WRITE_ONCE(pool->owner_ready_count, pool->owner_ready_count - 1);
+		kpool_owner_set_ring_flag_locked(pool);
+		fallthrough;
+	case KPOOL_TASK_RUNNING:
 		WRITE_ONCE(pool->running, pool->running - 1);
-	} else if (task->state == KPOOL_TASK_WAITING) {
+		break;
+	case KPOOL_TASK_WAITING:
 		list_del_init(&task->sched_node);
 		WRITE_ONCE(pool->waiting, pool->waiting - 1);
+		break;
+	}
+	if (task->on_worker) {
+		task->on_worker = false;
+		pool->workers--;
 	}
 	list_del_init(&task->pool_node);
 	task->state = KPOOL_TASK_DONE;
+}
+
+/* The task takes a slot (and a worker place if it needs one). */
+static void kpool_sched_take_slot_locked(struct kpool_pool *pool,
+					 struct kpool_task *task, u64 now)
+{
+	task->state = KPOOL_TASK_RUNNING;
+	task->start_ns = now;
+	WRITE_ONCE(pool->running, pool->running + 1);
+	if (kpool_task_needs_worker(task)) {
+		task->on_worker = true;
+		pool->workers++;
+	}
+	kpool_stats_started(pool, task);
 }
 
 /* A waiting task takes a slot. */
@@ -85,43 +173,88 @@ static void kpool_sched_start_locked(struct kpool_pool *pool,
 	list_del_init(&task->sched_node);
 	WRITE_ONCE(pool->waiting, pool->waiting - 1);
 	kpool_stats_waiting(pool, task, -1);
-	task->state = KPOOL_TASK_RUNNING;
-	task->start_ns = now;
-	WRITE_ONCE(pool->running, pool->running + 1);
-	kpool_stats_started(pool, task);
+	kpool_sched_take_slot_locked(pool, task, now);
 }
 
-/* A waiting task reached its deadline: it completes without running. */
+/* Softirq: the earliest deadline came; the work item does the rest. */
 static enum hrtimer_restart kpool_deadline_fired(struct hrtimer *timer)
 {
-	struct kpool_task *task = container_of(timer, struct kpool_task,
+	struct kpool_pool *pool = container_of(timer, struct kpool_pool,
 					       deadline_timer);
-	struct kpool_pool *pool = task->pool;
-	unsigned long flags;
-	bool owner;
 
-	spin_lock_irqsave(&pool->sched_lock, flags);
-	owner = task->state == KPOOL_TASK_WAITING;
-	if (owner) {
-		/* We are the timer: the release must not wait for us. */
-		task->deadline_armed = false;
-		kpool_sched_complete_locked(pool, task, -ETIME);
-	}
-	spin_unlock_irqrestore(&pool->sched_lock, flags);
-
-	if (owner) {
-		kpool_sched_wake(pool);
-		kpool_task_release(task);
-	}
+	queue_work(system_wq, &pool->expire_work);
 	return HRTIMER_NORESTART;
 }
 
-static void kpool_deadline_arm_locked(struct kpool_task *task)
+/* Make the pool's timer fire by @deadline. */
+static void kpool_deadline_arm_locked(struct kpool_pool *pool, u64 deadline)
 {
-	kpool_hrtimer_setup(&task->deadline_timer, kpool_deadline_fired);
-	task->deadline_armed = true;
-	hrtimer_start(&task->deadline_timer, ns_to_ktime(task->deadline),
-		      HRTIMER_MODE_ABS);
+	lockdep_assert_held(&pool->sched_lock);
+	if (deadline >= pool->deadline_next)
+		return;
+	pool->deadline_next = deadline;
+	hrtimer_start(&pool->deadline_timer, ns_to_ktime(deadline),
+		      KPOOL_HRTIMER_MODE);
+}
+
+/*
+ * Move up to KPOOL_EXPIRE_BATCH expired waiting tasks to @done, completed
+ * with -ETIME.  Returns true if more may be expired; else the timer is set
+ * to the earliest deadline left.
+ */
+static bool kpool_expire_batch_locked(struct kpool_pool *pool,
+				      struct list_head *done)
+{
+	u64 now = ktime_get_ns(), next = KTIME_MAX;
+	unsigned int n = 0;
+	int prio;
+
+	for (prio = 0; prio < KPOOL_NR_PRIO; prio++) {
+		struct kpool_task *task, *tmp;
+
+		list_for_each_entry_safe(task, tmp, &pool->waitq[prio],
+					 sched_node) {
+			if (!task->deadline)
+				continue;
+			if (task->deadline > now) {
+				next = min(next, task->deadline);
+				continue;
+			}
+			if (n == KPOOL_EXPIRE_BATCH)
+				return true;
+			kpool_sched_complete_locked(pool, task, -ETIME);
+			list_add_tail(&task->sched_node, done);
+			n++;
+		}
+	}
+	pool->deadline_next = KTIME_MAX;
+	if (next != KTIME_MAX)
+		kpool_deadline_arm_locked(pool, next);
+	return false;
+}
+
+static void kpool_expire_work(struct work_struct *work)
+{
+	struct kpool_pool *pool = container_of(work, struct kpool_pool,
+					       expire_work);
+	bool more;
+
+	do {
+		struct kpool_task *task, *next;
+		unsigned long flags;
+		LIST_HEAD(done);
+
+		spin_lock_irqsave(&pool->sched_lock, flags);
+		more = kpool_expire_batch_locked(pool, &done);
+		spin_unlock_irqrestore(&pool->sched_lock, flags);
+
+		list_for_each_entry_safe(task, next, &done, sched_node) {
+			list_del_init(&task->sched_node);
+			kpool_task_release(task);
+		}
+		kpool_sched_wake(pool);
+		cond_resched();
+	} while (more);
 }
 
 /*
@@ -136,33 +269,33 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	bool start;
 	int ret;
 
-	if (task->deadline)	/* relative until now: submit_ns is from alloc */
-		task->deadline += task->submit_ns;
+	/* Relative until now (submit_ns is from alloc); far ones clamped. */
+	if (task->deadline)
+		task->deadline = min_t(u64, task->deadline,
+				       KTIME_MAX - task->submit_ns) +
+				 task->submit_ns;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	if (pool->draining) {
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		return -ESHUTDOWN;
 	}
-	start = pool->running < pool->capacity && !pool->waiting;
-	if (!start && pool->waiting >= pool->max_waiting) {
+	start = !pool->waiting && kpool_sched_can_start_locked(pool, task);
+	if (!start && !kpool_sched_has_room(pool)) {
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		return -EAGAIN;
 	}
 	list_add_tail(&task->pool_node, &pool->tasks);
 	kpool_stats_submitted(pool, task);
 	if (start) {
-		task->state = KPOOL_TASK_RUNNING;
-		task->start_ns = task->submit_ns;
-		WRITE_ONCE(pool->running, pool->running + 1);
-		kpool_stats_started(pool, task);
+		kpool_sched_take_slot_locked(pool, task, task->submit_ns);
 	} else {
 		task->state = KPOOL_TASK_WAITING;
 		list_add_tail(&task->sched_node, &pool->waitq[task->prio]);
 		WRITE_ONCE(pool->waiting, pool->waiting + 1);
 		kpool_stats_waiting(pool, task, 1);
 		if (task->deadline)
-			kpool_deadline_arm_locked(task);
+			kpool_deadline_arm_locked(pool, task->deadline);
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
@@ -204,6 +337,9 @@ void kpool_sched_kick(struct kpool_pool *pool)
 		spin_lock_irqsave(&pool->sched_lock, flags);
 		if (pool->running < pool->capacity)
 			task = kpool_sched_next_locked(pool);
+		/* In order: the first in line waits for a worker place. */
+		if (task && !kpool_sched_can_start_locked(pool, task))
+			task = NULL;
 		if (task) {
 			/* The clock only when a task starts: most kicks find none. */
 			u64 now = ktime_get_ns();
@@ -218,10 +354,6 @@ void kpool_sched_kick(struct kpool_pool *pool)
 		if (!task)
 			return;
 
-		/* A deadline timer already firing finds the task gone. */
-		if (task->deadline_armed &&
-		    hrtimer_try_to_cancel(&task->deadline_timer) >= 0)
-			task->deadline_armed = false;
 		kpool_sched_wake(pool);
 
 		if (expired) {
@@ -272,14 +404,14 @@ bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	if (!task->cancel_requested) {
-		hrtimer_start(timer, expires, HRTIMER_MODE_ABS);
+		hrtimer_start(timer, expires, KPOOL_HRTIMER_MODE);
 		armed = true;
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 	return armed;
 }
 
-/* A non-blocking pool refused an SQE for lack of room: count it. */
+/* A full non-blocking pool refused an SQE: count it. */
 void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op)
 {
 	unsigned long flags;
@@ -324,6 +456,7 @@ static int kpool_task_cancel_locked(struct kpool_pool *pool,
 
 	switch (task->state) {
 	case KPOOL_TASK_WAITING:
+	case KPOOL_TASK_READY:
 		break;
 	case KPOOL_TASK_RUNNING:
 		if (!task->def->cancel)
@@ -373,12 +506,16 @@ int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all)
 	return all ? count : ret;
 }
 
-/* A blocking pool's submitter waits here for room; 0, -ETIME, -EINTR. */
+/*
+ * A blocking pool's submitter waits here for room; 0, -ETIME, -EINTR.
+ * It runs its own process's ready tasks meanwhile: they may be what holds
+ * the slots.
+ */
 int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end)
 {
-	return kpool_wait_event_until(pool->room_wait,
-				      kpool_sched_has_room(pool) ||
-				      READ_ONCE(pool->draining), end);
+	return kpool_wait_serving(pool, pool->room_wait,
+				  kpool_sched_has_room(pool) ||
+				  READ_ONCE(pool->draining), end);
 }
 
 int kpool_sched_tune(struct kpool_pool *pool, u32 capacity, u32 *prev)
@@ -407,9 +544,9 @@ int kpool_sched_drain(struct kpool_pool *pool, ktime_t end)
 	/* Blocked submitters must see draining and give up. */
 	wake_up_all(&pool->room_wait);
 
-	ret = kpool_wait_event_until(pool->idle_wait,
-				     !READ_ONCE(pool->running) &&
-				     !READ_ONCE(pool->waiting), end);
+	ret = kpool_wait_serving(pool, pool->idle_wait,
+				 !READ_ONCE(pool->running) &&
+				 !READ_ONCE(pool->waiting), end);
 	/* Pairs with kpool_sched_complete(): every CQE is posted by now. */
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);

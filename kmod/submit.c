@@ -9,12 +9,22 @@
  * the scheduler (sched.c), which starts it or queues it.  When the pool
  * is full the SQE is left in the ring, untaken.  Every task taken ends in
  * kpool_task_finish(), which posts its one CQE.
+ *
+ * Where a started task runs (the security model, docs/pool.md): TIMEOUT
+ * arms a timer where it starts; file ops run in a thread of the submitting
+ * process (owner.c); everything else is arithmetic on the arena and runs
+ * on a kernel worker, on a CPU the submitter may use, at nice -20 only for
+ * a high-priority task of a submitter that could set nice -20 itself.
  */
+#include <linux/capability.h>
 #include <linux/cpumask.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 #include <linux/wait.h>
 #include "kpool.h"
 
@@ -64,6 +74,47 @@ static void kpool_sqe_copy(struct kpool_sqe *dst, const struct kpool_sqe *src)
 	dst->resv2 = READ_ONCE(src->resv2);
 }
 
+/*
+ * Where a task that runs on a kernel worker may run: a CPU the submitter
+ * may use (its affinity, which includes its cpuset).  A named CPU must be
+ * one of them.  By default, the CPU it submits from.  Unbound: anywhere if
+ * the submitter may run anywhere, else one of its CPUs, in turn.
+ */
+static int kpool_task_place(struct kpool_task *task,
+			    const struct kpool_sqe *sqe)
+{
+	const struct cpumask *allowed = current->cpus_ptr;
+
+	if (sqe->flags & KPOOL_SQE_CPU) {
+		if (sqe->cpu >= nr_cpu_ids || !cpu_online(sqe->cpu) ||
+		    !cpumask_test_cpu(sqe->cpu, allowed))
+			return -EINVAL;
+		task->cpu = sqe->cpu;
+	} else if (sqe->cpu) {
+		return -EINVAL;
+	} else if (!(sqe->flags & KPOOL_SQE_UNBOUND)) {
+		task->cpu = raw_smp_processor_id();
+	} else if (cpumask_subset(cpu_online_mask, allowed)) {
+		task->unbound = true;
+	} else {
+		task->cpu = cpumask_any_and_distribute(allowed, cpu_online_mask);
+		if (task->cpu >= nr_cpu_ids)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * A high-priority task runs on a nice -20 worker only for a submitter
+ * that could set nice -20 itself (setpriority(2)'s rule); for everyone it
+ * goes ahead of normal tasks in the queue.
+ */
+static bool kpool_may_raise_priority(void)
+{
+	return ns_capable_noaudit(&init_user_ns, CAP_SYS_NICE) ||
+		rlimit(RLIMIT_NICE) >= 40;	/* nice_to_rlimit(-20) */
+}
+
 /* Checks common to every op, then the op's own prep. */
 static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
@@ -78,21 +129,21 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 		return -EINVAL;
 	if ((sqe->flags & ~placement) || (sqe->flags & placement) == placement)
 		return -EINVAL;
-	if (sqe->flags & KPOOL_SQE_CPU) {
-		if (sqe->cpu >= nr_cpu_ids || !cpu_online(sqe->cpu))
-			return -EINVAL;
-	} else if (sqe->cpu) {
-		return -EINVAL;
-	}
 	if (sqe->prio >= KPOOL_NR_PRIO || sqe->deadline_ns > KTIME_MAX)
 		return -EINVAL;
+	ret = kpool_task_place(task, sqe);
+	if (ret)
+		return ret;
 
 	task->prio = sqe->prio;
+	task->high_worker = sqe->prio == KPOOL_PRIO_HIGH &&
+			    kpool_may_raise_priority();
 	task->sqe_flags = sqe->flags;
-	task->cpu = sqe->cpu;
 	task->deadline = sqe->deadline_ns;	/* made absolute at accept */
 	ret = task->def->prep(task, sqe);
 	task->prepped = !ret;
+	if (!ret && (task->def->flags & KPOOL_OPF_OWNER))
+		task->owner = get_pid(task_tgid(current));
 	return ret;
 }
 
@@ -106,8 +157,11 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool)
 	task->op = 0;
 	task->state = KPOOL_TASK_NEW;
 	task->cancel_requested = false;
-	task->deadline_armed = false;
 	task->prepped = false;
+	task->high_worker = false;
+	task->unbound = false;
+	task->on_worker = false;
+	task->owner = NULL;
 	task->aux = 0;
 	task->deadline = 0;
 	task->submit_ns = ktime_get_ns();
@@ -128,6 +182,7 @@ static void kpool_task_discard(struct kpool_task *task)
 
 	if (task->prepped && task->def->cleanup)
 		task->def->cleanup(task);
+	put_pid(task->owner);
 	kmem_cache_free(kpool_task_cache, task);
 	percpu_ref_put(&pool->refs);
 }
@@ -139,12 +194,9 @@ static void kpool_task_reject(struct kpool_task *task, s32 res)
 	kpool_task_discard(task);
 }
 
-/* Free a completed task: after its deadline timer, its memory, its ref. */
+/* Free a completed task: what it holds, its memory, its ref. */
 void kpool_task_release(struct kpool_task *task)
 {
-	/* Wait out a deadline timer that may still be looking at us. */
-	if (task->deadline_armed)
-		hrtimer_cancel(&task->deadline_timer);
 	kpool_task_discard(task);
 }
 
@@ -179,9 +231,9 @@ static void kpool_task_work(struct work_struct *work)
 }
 
 /*
- * Run a started task: inline ops here, the rest on a worker.  Returns
- * -EIOCBQUEUED, or the result of an inline op that completed at once (the
- * caller then finishes the task).
+ * Run a started task: inline ops here, owner ops in a thread of their
+ * process, the rest on a worker.  Returns -EIOCBQUEUED, or the result of
+ * an inline op that completed at once (the caller then finishes the task).
  */
 int kpool_task_run(struct kpool_task *task)
 {
@@ -190,18 +242,23 @@ int kpool_task_run(struct kpool_task *task)
 
 	if (task->def->flags & KPOOL_OPF_ISSUE_INLINE)
 		return task->def->issue(task);
+	if (task->def->flags & KPOOL_OPF_OWNER) {
+		kpool_owner_queue(task);
+		return -EIOCBQUEUED;
+	}
 
-	if (task->sqe_flags & KPOOL_SQE_UNBOUND)
+	if (task->unbound)
 		kind = KPOOL_WQ_UNBOUND;
-	else if (task->def->flags & KPOOL_OPF_LONG)
+	else if (task->def->flags & KPOOL_OPF_LONG ||
+		 task->sqe_flags & KPOOL_SQE_UNBOUND)
 		kind = KPOOL_WQ_LONG;
-	wq = kpool_wqs[task->prio][kind];
+	wq = kpool_wqs[task->high_worker][kind];
 
 	INIT_WORK(&task->work, kpool_task_work);
-	if (task->sqe_flags & KPOOL_SQE_CPU)
-		queue_work_on(task->cpu, wq, &task->work);
-	else
+	if (task->unbound)
 		queue_work(wq, &task->work);
+	else
+		queue_work_on(task->cpu, wq, &task->work);
 	return -EIOCBQUEUED;
 }
 
@@ -220,6 +277,11 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 	*submitted = 0;
 	if (mutex_lock_interruptible(&pool->submit_lock))
 		return -EINTR;
+	/* A drained pool takes nothing, not even a CANCEL or a bad SQE. */
+	if (READ_ONCE(pool->draining)) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
 
 	/* Pairs with the program's store-release of sq_tail. */
 	avail = smp_load_acquire(&pool->user->sq_tail) - pool->sq_head;
@@ -267,13 +329,12 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 			continue;
 		}
 		kpool_task_discard(task);
-		if (err == -EAGAIN) {
+		if (err == -EAGAIN && pool->blocking) {
+			err = kpool_sched_wait_room(pool, end);
+			if (!err)
+				continue;
+		} else if (err == -EAGAIN) {
 			kpool_sched_note_full(pool, sqe.op);
-			if (pool->blocking) {
-				err = kpool_sched_wait_room(pool, end);
-				if (!err)
-					continue;
-			}
 		}
 		ret = err;
 		break;
@@ -312,10 +373,16 @@ int kpool_tasks_init(void)
 		for (kind = 0; kind < KPOOL_NR_WQ_KINDS; kind++) {
 			bool high = prio == KPOOL_PRIO_HIGH;
 
+			/*
+			 * As many active items as a workqueue takes: each
+			 * pool is bounded by max_workers, and an item held
+			 * inactive would wait behind other pools' in FIFO.
+			 */
 			kpool_wqs[prio][kind] =
 				alloc_workqueue("%s%s",
 						kpool_wq_kinds[kind].flags |
-						(high ? WQ_HIGHPRI : 0), 0,
+						(high ? WQ_HIGHPRI : 0),
+						WQ_MAX_ACTIVE,
 						kpool_wq_kinds[kind].name,
 						high ? "_hi" : "");
 			if (!kpool_wqs[prio][kind]) {

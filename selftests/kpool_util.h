@@ -3,8 +3,10 @@
 #ifndef KPOOL_SELFTEST_UTIL_H
 #define KPOOL_SELFTEST_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 
 #include "libkpool.h"
 
@@ -95,6 +98,122 @@ static inline uint32_t kp_crc32c_ref(uint32_t seed, const unsigned char *p,
 			crc = (crc >> 1) ^ (0x82F63B78u & -(crc & 1));
 	}
 	return ~crc;
+}
+
+/* Queue one SQE with @data as its user_data; the SQ must have room. */
+static inline struct kpool_sqe *q_burn(struct kpool_ring *r, __u64 ns,
+				       __u64 data)
+{
+	struct kpool_sqe *sqe = kpool_get_sqe(r);
+
+	kpool_prep_burn(sqe, ns);
+	kpool_sqe_set_data(sqe, data);
+	return sqe;
+}
+
+static inline struct kpool_sqe *q_nop(struct kpool_ring *r, __u64 data)
+{
+	struct kpool_sqe *sqe = kpool_get_sqe(r);
+
+	kpool_prep_nop(sqe);
+	kpool_sqe_set_data(sqe, data);
+	return sqe;
+}
+
+static inline struct kpool_sqe *q_timeout(struct kpool_ring *r, __u64 ns,
+					  __u64 data)
+{
+	struct kpool_sqe *sqe = kpool_get_sqe(r);
+
+	kpool_prep_timeout(sqe, ns);
+	kpool_sqe_set_data(sqe, data);
+	return sqe;
+}
+
+static inline struct kpool_sqe *q_cancel(struct kpool_ring *r, __u64 target,
+					 __u64 data)
+{
+	struct kpool_sqe *sqe = kpool_get_sqe(r);
+
+	kpool_prep_cancel(sqe, target);
+	kpool_sqe_set_data(sqe, data);
+	return sqe;
+}
+
+/*
+ * Where a task really runs: while a worker runs a work item, its comm
+ * reads "kworker/<cpu>:<n>[H]+<workqueue>" ("kworker/u<n>:<m>+..." when
+ * unbound; H marks a high-priority worker).  Finds a worker running an
+ * item of workqueue @wq (exactly that name; or, if @wq ends with '*', any
+ * name starting with what comes before it): 1 and its comm (and pid, if
+ * @pid is set), else 0.
+ */
+static inline int kp_find_running_worker(const char *wq, char *comm,
+					 size_t len, pid_t *pid)
+{
+	size_t wq_len = strlen(wq);
+	int prefix = wq_len && wq[wq_len - 1] == '*';
+	char path[300];
+	struct dirent *d;
+	int found = 0;
+	DIR *proc;
+
+	if (prefix)
+		wq_len--;
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while (!found && (d = readdir(proc))) {
+		const char *name;
+		FILE *f;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, len, f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			name = strchr(comm, '+');
+			/* the workqueue's name is everything after the '+' */
+			found = !strncmp(comm, "kworker/", 8) && name &&
+				!strncmp(name + 1, wq, wq_len) &&
+				(prefix || !name[1 + wq_len]);
+			if (found && pid)
+				*pid = atoi(d->d_name);
+		}
+		fclose(f);
+	}
+	closedir(proc);
+	return found;
+}
+
+/*
+ * Tests that change what a process is (uid, namespaces, rlimits,
+ * affinity) do it in a forked child.  The child reports the first broken
+ * expectation on stderr and exits 1 (KP_CHECK), or exits KP_CHILD_SKIP
+ * when a precondition is missing; the parent judges the exit status.
+ */
+#define KP_NOBODY	65534
+#define KP_CHILD_SKIP	4
+
+#define KP_CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: in child %d (uid %d): %s\n",	\
+			__FILE__, __LINE__, (int)getpid(),		\
+			(int)geteuid(), #cond);				\
+		_exit(1);						\
+	}								\
+} while (0)
+
+/* In a child: drop every privilege, to uid/gid nobody. */
+static inline void kp_become_nobody(void)
+{
+	KP_CHECK(setgroups(0, NULL) == 0);
+	KP_CHECK(setgid(KP_NOBODY) == 0);
+	KP_CHECK(setuid(KP_NOBODY) == 0);
+	KP_CHECK(geteuid() == KP_NOBODY);
 }
 
 /* Queue @n NOPs with user_data base, base+1, ...; returns how many fit. */

@@ -4,7 +4,6 @@
  * fail-fast and blocking modes, priorities, placement, deadlines,
  * cancellation, drain, and stats.  BURN gives tasks that really run.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -42,44 +41,6 @@ FIXTURE_TEARDOWN(pool)
 	ASSERT_EQ(0, kpool_ring_open(&self->ring, (entries), &__p));	\
 	self->up = 1;							\
 } while (0)
-
-static struct kpool_sqe *q_burn(struct kpool_ring *r, __u64 ns, __u64 data)
-{
-	struct kpool_sqe *sqe = kpool_get_sqe(r);
-
-	kpool_prep_burn(sqe, ns);
-	kpool_sqe_set_data(sqe, data);
-	return sqe;
-}
-
-static struct kpool_sqe *q_nop(struct kpool_ring *r, __u64 data)
-{
-	struct kpool_sqe *sqe = kpool_get_sqe(r);
-
-	kpool_prep_nop(sqe);
-	kpool_sqe_set_data(sqe, data);
-	return sqe;
-}
-
-static struct kpool_sqe *q_timeout(struct kpool_ring *r, __u64 ns,
-				   __u64 data)
-{
-	struct kpool_sqe *sqe = kpool_get_sqe(r);
-
-	kpool_prep_timeout(sqe, ns);
-	kpool_sqe_set_data(sqe, data);
-	return sqe;
-}
-
-static struct kpool_sqe *q_cancel(struct kpool_ring *r, __u64 target,
-				  __u64 data)
-{
-	struct kpool_sqe *sqe = kpool_get_sqe(r);
-
-	kpool_prep_cancel(sqe, target);
-	kpool_sqe_set_data(sqe, data);
-	return sqe;
-}
 
 /* Wait for @n CQEs (each within PROMPT) and copy them out in order. */
 static int reap_n(struct kpool_ring *r, struct kpool_cqe *out, unsigned int n)
@@ -379,44 +340,6 @@ TEST_F(pool, unbound_and_high_priority_tasks_run)
 		EXPECT_EQ(0, cqes[i].res);
 }
 
-/*
- * Where a task really runs: while a worker runs a work item, its comm
- * reads "kworker/<cpu>:<n>[H]+<workqueue>" ("kworker/u<n>:<m>+..." when
- * unbound; H marks a high-priority worker).
- */
-static int find_running_worker(const char *wq, char *comm, size_t len)
-{
-	char path[300], want[48];
-	struct dirent *d;
-	int found = 0;
-	DIR *proc;
-
-	snprintf(want, sizeof(want), "+%s", wq);
-	proc = opendir("/proc");
-	if (!proc)
-		return 0;
-	while (!found && (d = readdir(proc))) {
-		FILE *f;
-
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, len, f)) {
-			comm[strcspn(comm, "\n")] = 0;
-			/* exact workqueue name after the '+' */
-			found = !strncmp(comm, "kworker/", 8) &&
-				strstr(comm, want) &&
-				!strcmp(strstr(comm, want), want);
-		}
-		fclose(f);
-	}
-	closedir(proc);
-	return found;
-}
-
 FIXTURE(placement) {
 	struct kpool_ring ring;
 	int up;
@@ -471,7 +394,8 @@ TEST_F(placement, burn_runs_on_the_right_worker)
 		kpool_sqe_set_cpu(sqe, cpu);
 	ASSERT_EQ(1, kpool_submit(&self->ring));
 	for (int i = 0; i < 200 && !found; i++) {
-		found = find_running_worker(variant->wq, comm, sizeof(comm));
+		found = kp_find_running_worker(variant->wq, comm,
+					       sizeof(comm), NULL);
 		if (!found)
 			usleep(5000);
 	}

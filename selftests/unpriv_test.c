@@ -14,26 +14,7 @@
 #include "kselftest_harness.h"
 #include "kpool_util.h"
 
-#define NOBODY	65534
-
-/* In the child: report the first broken expectation and stop. */
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: as nobody: %s\n", __FILE__,	\
-			__LINE__, #cond);				\
-		_exit(1);						\
-	}								\
-} while (0)
-
-static void become_nobody(void)
-{
-	CHECK(setgroups(0, NULL) == 0);
-	CHECK(setgid(NOBODY) == 0);
-	CHECK(setuid(NOBODY) == 0);
-	CHECK(geteuid() == NOBODY);
-}
-
-/* Run @fn as nobody in a child; its exit status (0: every CHECK held). */
+/* Run @fn as nobody in a child; its exit status (0: every KP_CHECK held). */
 static int as_nobody(void (*fn)(void))
 {
 	int status;
@@ -42,7 +23,7 @@ static int as_nobody(void (*fn)(void))
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		become_nobody();
+		kp_become_nobody();
 		fn();
 		_exit(0);
 	}
@@ -77,14 +58,14 @@ static void runs_tasks(void)
 	struct kpool_ring r;
 	struct kpool_cqe *cqe;
 
-	CHECK(kpool_ring_open(&r, 8, &p) == 0);
+	KP_CHECK(kpool_ring_open(&r, 8, &p) == 0);
 	memcpy(r.arena, "123456789", 9);
 	kpool_prep_nop(kpool_get_sqe(&r));
 	kpool_prep_crc32c(kpool_get_sqe(&r), 0, 9, 0);
-	CHECK(kpool_submit_and_wait(&r, 2) == 2);
-	CHECK(kpool_peek_cqe(&r, &cqe) == 0 && cqe->res == 0);
+	KP_CHECK(kpool_submit_and_wait(&r, 2) == 2);
+	KP_CHECK(kpool_peek_cqe(&r, &cqe) == 0 && cqe->res == 0);
 	kpool_cqe_seen(&r, cqe);
-	CHECK(kpool_peek_cqe(&r, &cqe) == 0 && cqe->aux == 0xE3069283u);
+	KP_CHECK(kpool_peek_cqe(&r, &cqe) == 0 && cqe->aux == 0xE3069283u);
 	kpool_ring_close(&r);
 }
 
@@ -111,23 +92,24 @@ static void fresh_pool_is_clean(void)
 	struct kpool_ring r;
 	unsigned int i;
 
-	CHECK(kpool_ring_open(&r, 64, &p) == 0);
-	CHECK(all_zero(r.arena, r.arena_size));
-	CHECK(all_zero(r.map_sqes, r.size_sqes));
-	CHECK(all_zero(r.map_sq_ring, r.size_sq_ring));
-	CHECK(all_zero(r.map_cq_ring, r.size_cq_ring));
+	KP_CHECK(kpool_ring_open(&r, 64, &p) == 0);
+	KP_CHECK(all_zero(r.arena, r.arena_size));
+	KP_CHECK(all_zero(r.map_sqes, r.size_sqes));
+	KP_CHECK(all_zero(r.map_sq_ring, r.size_sq_ring));
+	KP_CHECK(all_zero(r.map_cq_ring, r.size_cq_ring));
 	memset(&total, 0xa5, sizeof(total));
 	memset(ops, 0xa5, sizeof(ops));
-	CHECK(kpool_read_stats(&r, &total, ops, KPOOL_OP_LAST) == 0);
-	CHECK(all_zero(&total, sizeof(total)));
-	CHECK(all_zero(ops, sizeof(ops)));
+	KP_CHECK(kpool_read_stats(&r, &total, ops, KPOOL_OP_LAST) == 0);
+	KP_CHECK(all_zero(&total, sizeof(total)));
+	KP_CHECK(all_zero(ops, sizeof(ops)));
 	memset(probe, 0xa5, sizeof(probe));
-	CHECK(kpool_probe_ops(r.fd, probe, KPOOL_OP_LAST, NULL) == 0);
+	KP_CHECK(kpool_probe_ops(r.fd, probe, KPOOL_OP_LAST, NULL) == 0);
 	for (i = 0; i < KPOOL_OP_LAST; i++) {
-		CHECK(all_zero(probe[i].resv0, sizeof(probe[i].resv0)));
+		KP_CHECK(all_zero(probe[i].resv0, sizeof(probe[i].resv0)));
 		/* the name is NUL-padded, not left with old bytes */
-		CHECK(all_zero(probe[i].name + strlen(probe[i].name) + 1,
-			       sizeof(probe[i].name) - strlen(probe[i].name) - 1));
+		KP_CHECK(all_zero(probe[i].name + strlen(probe[i].name) + 1,
+				  sizeof(probe[i].name) -
+				  strlen(probe[i].name) - 1));
 	}
 	kpool_ring_close(&r);
 }
@@ -154,10 +136,10 @@ static void cannot_write_module_fields(void)
 {
 	struct kpool_ring r;
 
-	CHECK(kpool_ring_open(&r, 8, NULL) == 0);
-	CHECK(mmap(NULL, r.size_cq_ring, PROT_READ | PROT_WRITE, MAP_SHARED,
+	KP_CHECK(kpool_ring_open(&r, 8, NULL) == 0);
+	KP_CHECK(mmap(NULL, r.size_cq_ring, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   r.fd, KPOOL_OFF_CQ_RING) == MAP_FAILED && errno == EPERM);
-	CHECK(mprotect(r.map_cq_ring, r.size_cq_ring,
+	KP_CHECK(mprotect(r.map_cq_ring, r.size_cq_ring,
 		       PROT_READ | PROT_WRITE) == -1);
 	kpool_ring_close(&r);
 }
@@ -177,20 +159,20 @@ static void stays_inside_its_pool(void)
 
 	snprintf(path, sizeof(path), "/tmp/kpool-nobody-%d", getpid());
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	CHECK(fd >= 0 && ftruncate(fd, 8192) == 0);
+	KP_CHECK(fd >= 0 && ftruncate(fd, 8192) == 0);
 	unlink(path);
-	CHECK(kpool_ring_open(&r, 8, &p) == 0);
+	KP_CHECK(kpool_ring_open(&r, 8, &p) == 0);
 	kpool_prep_read(kpool_get_sqe(&r), fd, 4000, 4096, 0);
 	kpool_prep_copy(kpool_get_sqe(&r), 0, 1ull << 40, 16);
 	kpool_prep_sha256(kpool_get_sqe(&r), 0, 16, 4096 - 8, 3);
-	CHECK(kpool_submit_and_wait(&r, 3) == 3);
+	KP_CHECK(kpool_submit_and_wait(&r, 3) == 3);
 	for (int i = 0; i < 3; i++) {
-		CHECK(kpool_peek_cqe(&r, &cqe) == 0 && cqe->res == -EINVAL);
+		KP_CHECK(kpool_peek_cqe(&r, &cqe) == 0 && cqe->res == -EINVAL);
 		kpool_cqe_seen(&r, cqe);
 	}
 	/* A garbage SQ tail takes nothing. */
 	kpool_store_release(r.sq.ktail, *r.sq.ktail + 1000);
-	CHECK(kpool_enter(r.fd, 1, 0, 0, 0, NULL) == -EINVAL);
+	KP_CHECK(kpool_enter(r.fd, 1, 0, 0, 0, NULL) == -EINVAL);
 	kpool_ring_close(&r);
 	close(fd);
 }
@@ -207,9 +189,9 @@ static void size_limits_hold(void)
 	struct kpool_ring_params p = { .arena_size = (max_arena << 20) + 1 };
 	struct kpool_ring r;
 
-	CHECK(max_entries && max_arena);
-	CHECK(kpool_ring_open(&r, 2 * max_entries, NULL) == -EINVAL);
-	CHECK(kpool_ring_open(&r, 8, &p) == -EINVAL);
+	KP_CHECK(max_entries && max_arena);
+	KP_CHECK(kpool_ring_open(&r, 2 * max_entries, NULL) == -EINVAL);
+	KP_CHECK(kpool_ring_open(&r, 8, &p) == -EINVAL);
 }
 
 TEST_F(nobody, entries_and_arena_limits_hold)
@@ -222,13 +204,13 @@ static void pools_per_user_limit_holds(void)
 	unsigned long max = kp_param("max_pools_per_user");
 	int fds[512], i, extra;
 
-	CHECK(max > 0 && max < 512);
+	KP_CHECK(max > 0 && max < 512);
 	for (i = 0; i < (int)max; i++)
-		CHECK((fds[i] = kp_open()) >= 0);
+		KP_CHECK((fds[i] = kp_open()) >= 0);
 	extra = kp_open();
-	CHECK(extra < 0 && errno == EMFILE);
+	KP_CHECK(extra < 0 && errno == EMFILE);
 	close(fds[0]);				/* one back, one more allowed */
-	CHECK((fds[0] = kp_open()) >= 0);
+	KP_CHECK((fds[0] = kp_open()) >= 0);
 	for (i = 0; i < (int)max; i++)
 		close(fds[i]);
 }

@@ -647,6 +647,19 @@ static int kp_reap(struct kpool_pool *pool, unsigned int max)
 	return (int)total;
 }
 
+/*
+ * The pool's fd is readable when CQEs are ready, or when file tasks wait
+ * for a thread of this process to enter the module (they run in the
+ * program's own threads: the module's security model).  Run those, then
+ * reap.
+ */
+static int kp_serve_and_reap(struct kpool_pool *pool, unsigned int max)
+{
+	if (kpool_ring_needs_enter(&pool->ring))
+		kpool_enter(pool->ring.fd, 0, 0, 0, 0, NULL);
+	return kp_reap(pool, max);
+}
+
 static void kp_signal_eventfd(struct kpool_pool *pool)
 {
 	uint64_t one = 1;
@@ -669,7 +682,7 @@ static void *kp_completion_thread(void *arg)
 	};
 
 	for (;;) {
-		if (kp_reap(pool, 0)) {
+		if (kp_serve_and_reap(pool, 0)) {
 			kp_signal_eventfd(pool);
 			continue;
 		}
@@ -683,7 +696,7 @@ int kpool_pool_process(struct kpool_pool *pool, unsigned int max)
 {
 	if (!(pool->opts.flags & KPOOL_POOL_EVENT_LOOP))
 		return -EINVAL;
-	return kp_reap(pool, max);
+	return kp_serve_and_reap(pool, max);
 }
 
 /* ---- closing ---- */
@@ -719,7 +732,7 @@ static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
 				return -ETIME;
 			continue;
 		}
-		if (kp_reap(pool, 0))
+		if (kp_serve_and_reap(pool, 0))
 			continue;
 		if (deadline == UINT64_MAX) {
 			ms = -1;

@@ -85,6 +85,8 @@ int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
 	ring->cq.cqes = (const struct kpool_cqe *)(cq_ring + p.off.cqes);
 	ring->cq.entries = p.cq_entries;
 	ring->cq.mask = p.cq_entries - 1;
+	ring->kflags = p.features & KPOOL_FEAT_OWNER_CONTEXT ?
+		(const __u32 *)(cq_ring + p.off.flags) : NULL;
 	return 0;
 }
 

@@ -6,9 +6,26 @@
  * and the pool, and reports where to mmap the rings; the program writes
  * task descriptors (SQEs) into the submission ring, KPOOL_IOC_ENTER
  * submits them (and can wait), the pool runs at most capacity tasks at
- * once on workqueue workers (the rest wait, by priority, up to
- * max_waiting) and writes one completion (CQE) per task into the
- * completion ring.  TUNE, DRAIN and STATS manage a running pool.
+ * once (the rest wait, by priority, up to max_waiting) and writes one
+ * completion (CQE) per task into the completion ring.  TUNE, DRAIN and
+ * STATS manage a running pool.
+ *
+ * Where tasks run (KPOOL_FEAT_OWNER_CONTEXT): a task observes exactly its
+ * submitter's context (credentials, namespaces, cgroups, resource limits,
+ * CPU affinity, scheduling-priority ceiling) or is refused at submission:
+ *  - READ, WRITE and FSYNC run in a thread of the submitting process,
+ *    inside that process's own KPOOL_IOC_ENTER calls: the ENTER that
+ *    submits them runs them before it returns, and an ENTER (or DRAIN)
+ *    that waits runs those that become startable meanwhile.  A program
+ *    runs file tasks in parallel by having threads wait in ENTER.  While
+ *    such tasks wait for an ENTER of their process, the cq_ring's flags
+ *    word has KPOOL_RING_OWNER_WORK set and poll() reports the pool
+ *    readable.
+ *  - TIMEOUT is a timer; CANCEL runs in ENTER.
+ *  - NOP, BURN, COPY, CRC32C and SHA256 are arithmetic on the arena, whose
+ *    result does not depend on who computes it: they run on kernel
+ *    workers, on a CPU the submitter may use, at most max_workers (module
+ *    parameter) of one pool at a time.
  *
  * Conventions of every ioctl argument struct:
  *  - the first field is __u32 size: the size of the struct as the caller
@@ -69,16 +86,21 @@ enum kpool_op {
  *
  * Fields every task may use:
  *   prio         KPOOL_PRIO_NORMAL or KPOOL_PRIO_HIGH.  A waiting high
- *                task starts before any waiting normal one, and runs on
- *                a high-priority workqueue.
+ *                task starts before any waiting normal one.  It runs on a
+ *                high-priority (nice -20) worker only if the submitter
+ *                could set nice -20 itself (CAP_SYS_NICE, or RLIMIT_NICE
+ *                of at least 40); else on a normal one.
  *   deadline_ns  0, or how long after submission the task may start.  A
  *                task still waiting then completes with -ETIME without
  *                running; a running TIMEOUT or BURN stops with -ETIME.
- *   flags        KPOOL_SQE_CPU: run on CPU cpu (an online CPU);
- *                KPOOL_SQE_UNBOUND: run on an unbound worker (for long or
- *                blocking work).  Not both.  By default a task runs on the
- *                submitting CPU.  Placement concerns ops run by a worker;
- *                TIMEOUT is run by a timer and CANCEL by the submitter.
+ *   flags        KPOOL_SQE_CPU: run on CPU cpu (an online CPU the
+ *                submitter's affinity and cpuset allow, else -EINVAL);
+ *                KPOOL_SQE_UNBOUND: run on any CPU the submitter may use
+ *                (an unbound worker if it may use all).  Not both.  By
+ *                default a task runs on the CPU it was submitted from.
+ *                Placement concerns ops run by a kernel worker; file ops
+ *                run in the submitter's threads, TIMEOUT is a timer and
+ *                CANCEL runs in ENTER.
  *
  * NOP:     nothing else.
  * TIMEOUT: off = delay in nanoseconds (at most 2^63 - 1); completes with 0
@@ -88,10 +110,11 @@ enum kpool_op {
  *          KPOOL_CANCEL_ALL (and addr 0) every task of the pool.  Runs at
  *          once in ENTER: takes no capacity slot, never waits, and takes
  *          no prio, deadline or placement.  Its res: 0 the task was
- *          cancelled or will stop, -ENOENT no such task (never was, or
- *          already complete), -EALREADY it is running and cannot be
- *          interrupted; with KPOOL_CANCEL_ALL, how many were cancelled.
- *          Cancelled tasks complete with -ECANCELED.
+ *          cancelled or will stop, and its CQE will say -ECANCELED
+ *          (even if it was in its last step); -ENOENT no such task
+ *          (never was, or already complete), -EALREADY it is running
+ *          and cannot be interrupted (it completes as it would have);
+ *          with KPOOL_CANCEL_ALL, how many were cancelled.
  * Data ops name arena ranges: [addr, addr + len) must lie inside the
  * arena (SETUP's arena_size), len > 0 unless said otherwise; a range that
  * does not (past the end, wrapping, empty) gives -EINVAL.  Long ranges are
@@ -103,7 +126,10 @@ enum kpool_op {
  *          For both, fd is resolved when ENTER takes the SQE, in the
  *          submitter's context: the task holds its own reference to the
  *          file (closing fd afterwards changes nothing) and runs with the
- *          submitter's credentials.  Only regular files and block devices:
+ *          submitter's credentials, in a thread of its process (see
+ *          "Where tasks run"), so its limits apply: a WRITE past
+ *          RLIMIT_FSIZE gives -EFBIG (and SIGXFSZ, as pwrite does).
+ *          Only regular files and block devices:
  *          -EBADF bad or closed fd, or not open for reading (READ) or
  *          writing (WRITE); -EISDIR a directory; -ESPIPE a pipe, FIFO or
  *          socket; -EINVAL any other kind of file, or an O_DIRECT file.
@@ -124,6 +150,9 @@ enum kpool_op {
  *          -ECANCELED or -ETIME; with op_flags KPOOL_BURN_UNINTERRUPTIBLE
  *          CANCEL cannot stop it (-EALREADY).  Runs on a CPU-intensive
  *          workqueue, so it never holds back other work of its CPU.
+ *
+ * A deadline too far to represent is clamped to the farthest one (it then
+ * never expires).
  */
 #define KPOOL_SQE_CPU		0x01
 #define KPOOL_SQE_UNBOUND	0x02
@@ -186,8 +215,18 @@ struct kpool_ring_offsets {
 	__u32	sq_head;	/* in cq_ring, written by the module */
 	__u32	cq_tail;	/* in cq_ring, written by the module */
 	__u32	cqes;		/* in cq_ring: the struct kpool_cqe array */
-	__u32	resv[3];
+	__u32	flags;		/* in cq_ring: KPOOL_RING_*, read-only */
+	__u32	resv[2];
 };
+
+/*
+ * cq_ring flags.  KPOOL_RING_OWNER_WORK: tasks of the pool wait for a
+ * thread of their process to call KPOOL_IOC_ENTER (any arguments; to_submit
+ * 0 and no GETEVENTS is enough).  Only a hint to event loops: it can be
+ * stale by the time it is read, and it concerns tasks of every process
+ * that shares the pool.
+ */
+#define KPOOL_RING_OWNER_WORK	0x00000001U
 
 /*
  * Features (kpool_setup.features): what this module guarantees.
@@ -195,8 +234,13 @@ struct kpool_ring_offsets {
  * KPOOL_FEAT_NODROP: a task is accepted only while the CQ has a free slot
  * for it counting every task still in flight, so completions are never
  * dropped and never overflow; ENTER takes fewer SQEs when the CQ is full.
+ *
+ * KPOOL_FEAT_OWNER_CONTEXT: every task runs in its submitter's context as
+ * the header's top comment describes ("Where tasks run"), and the ring
+ * offsets report the cq_ring's flags word.
  */
-#define KPOOL_FEAT_NODROP	0x00000001U
+#define KPOOL_FEAT_NODROP		0x00000001U
+#define KPOOL_FEAT_OWNER_CONTEXT	0x00000002U
 
 /*
  * KPOOL_IOC_SETUP: size the rings and the pool of a freshly opened file
@@ -267,7 +311,8 @@ struct kpool_setup {
  *   EBUSY     to_submit > 0 but the CQ had no room for any task, and
  *             KPOOL_ENTER_GETEVENTS was not given
  *   EAGAIN    the pool is full and not blocking, and no SQE was taken
- *   ESHUTDOWN to_submit > 0 and the pool is draining: it takes no work
+ *   ESHUTDOWN to_submit > 0 and the pool is draining: it takes no SQE at
+ *             all, not even a CANCEL or an invalid one
  *   ENOMEM    no SQE could be taken for lack of memory
  *   ETIME     the timeout passed
  *   EINTR     a signal interrupted the call
@@ -330,7 +375,8 @@ struct kpool_tune {
 /*
  * KPOOL_IOC_DRAIN: stop taking work, and wait until every task the pool
  * took has completed (its CQE is in the CQ).  Draining is permanent: from
- * then on ENTER takes no SQEs (ESHUTDOWN) but still waits for CQEs; a
+ * then on ENTER takes no SQEs (ESHUTDOWN) but still waits for CQEs (and
+ * runs the file tasks of its process that became startable); a
  * drain that timed out may be called again to keep waiting.
  * With KPOOL_DRAIN_TIMEOUT waits at most timeout_ns (0 only checks);
  * without it timeout_ns must be 0 and the wait has no limit.

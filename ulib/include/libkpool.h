@@ -68,6 +68,7 @@ struct kpool_ring {
 	void *arena;			/* the data arena, mapped; or NULL */
 	size_t arena_size;
 	int owns_fd;
+	const __u32 *kflags;		/* shared: KPOOL_RING_*; or NULL */
 };
 
 struct kpool_ring_params {
@@ -303,6 +304,18 @@ static inline void kpool_sqe_set_cpu(struct kpool_sqe *sqe, __u32 cpu)
 static inline void kpool_sqe_set_unbound(struct kpool_sqe *sqe)
 {
 	sqe->flags |= KPOOL_SQE_UNBOUND;
+}
+
+/*
+ * Do file tasks of the pool wait for a thread of their process to enter
+ * the module (KPOOL_RING_OWNER_WORK)?  Then kpool_enter(fd, 0, 0, 0, 0,
+ * NULL) runs them.  An event loop checks this when the pool's fd is readable.
+ */
+static inline int kpool_ring_needs_enter(const struct kpool_ring *ring)
+{
+	return ring->kflags &&
+		(__atomic_load_n(ring->kflags, __ATOMIC_RELAXED) &
+		 KPOOL_RING_OWNER_WORK);
 }
 
 /* CQEs ready to be read. */
