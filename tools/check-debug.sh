@@ -5,7 +5,9 @@
 # fail-nth sweeps and at least 1 M fuzzed tasks, then rmmod and a kmemleak
 # scan.  Any report from any tool fails the run.
 #   check-debug.sh [--fuzz-only]      (make fuzz: the fuzzer alone)
-# KPOOL_FUZZ_ARGS overrides the fuzzer's arguments (default --tasks 1000000).
+# KPOOL_FUZZ_ARGS overrides the fuzzer's arguments (default --tasks 800000);
+# a second fuzzer run of 200000 tasks runs as nobody in new user, UTS and
+# cgroup namespaces (KPOOL_FUZZ_UNPRIV_ARGS overrides it).
 # Last line: "N passed, N failed"; the result goes to build/check-debug-result.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -23,8 +25,10 @@ tree=$(tools/debug/build-kernel.sh) || die "debug kernel build failed"
 say "check-debug: debug kernel ready in $(( $(date +%s) - t0 )) s: $tree"
 tools/build-module.sh "$tree" W=1 >/dev/null || die "module build against the debug kernel failed"
 
-fuzz=${KPOOL_FUZZ_ARGS:---tasks 1000000}
-export KPOOL_RUN_EXTRA="kpool-fuzz $fuzz"
+fuzz=${KPOOL_FUZZ_ARGS:---tasks 800000}
+fuzz_unpriv=${KPOOL_FUZZ_UNPRIV_ARGS:---tasks 200000}
+export KPOOL_RUN_EXTRA="kpool-fuzz $fuzz
+kpool-fuzz --unpriv 1 $fuzz_unpriv"
 export KPOOL_RUN_FILES="$KPOOL_BUILD/tools/kpool-fuzz"
 export KPOOL_VM_MEM=2G KPOOL_VM_SMP=2 KPOOL_RUN_NAME=guest-debug
 export KPOOL_RUN_TIMEOUT=3600
@@ -41,7 +45,7 @@ else
 	tests=(setup_test)	# a quick sanity run before the fuzzer
 fi
 
-say "check-debug: booting the debug kernel: ${tests[*]}, then kpool-fuzz $fuzz"
+say "check-debug: booting the debug kernel: ${tests[*]}, then kpool-fuzz $fuzz, then as nobody $fuzz_unpriv"
 out=$KPOOL_BUILD/check-debug.out
 tools/run-suite.sh "$tree/arch/x86/boot/bzImage" "$KPOOL_BUILD/kmod-debug/kmod/kpool.ko" \
 	"${tests[@]}" >"$out" 2>&1
