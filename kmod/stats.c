@@ -66,8 +66,10 @@ void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
 	struct kpool_counters *c[2] = {
 		&pool->stats.total, &pool->stats.op[task->op]
 	};
-	bool ran = task->state == KPOOL_TASK_RUNNING ||
-		   task->state == KPOOL_TASK_NEW;
+	/* A READY task holds its slot: it counts as running (owner.c). */
+	bool held_slot = task->state == KPOOL_TASK_RUNNING ||
+			 task->state == KPOOL_TASK_READY;
+	bool ran = held_slot || task->state == KPOOL_TASK_NEW;
 	unsigned int run_b = kpool_hist_bucket(now - task->start_ns);
 	unsigned int wait_b = kpool_hist_bucket(task->start_ns - task->submit_ns);
 	int i;
@@ -81,7 +83,7 @@ void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
 			c[i]->timed_out++;
 		else if (res < 0)
 			c[i]->failed++;
-		if (task->state == KPOOL_TASK_RUNNING)
+		if (held_slot)
 			c[i]->running--;
 		if (task->state == KPOOL_TASK_WAITING)
 			c[i]->waiting--;

@@ -28,7 +28,6 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <poll.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -128,33 +127,10 @@ static int pin_to(int cpu)
 }
 
 /* Wait for @n CQEs (each within PROMPT), copied out in order: 0 or -errno. */
-static int reap(struct kpool_ring *r, struct kpool_cqe *out, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		struct kpool_cqe *cqe;
-		int ret = kpool_wait_cqe_timeout(r, &cqe, PROMPT);
-
-		if (ret)
-			return ret;
-		out[i] = *cqe;
-		kpool_cqe_seen(r, cqe);
-	}
-	return 0;
-}
+#define reap(r, out, n)		kp_reap_n(r, out, n, PROMPT)
 
 /* Submit the one SQE the caller queued and return its CQE. */
-static struct kpool_cqe run1(struct kpool_ring *r)
-{
-	struct kpool_cqe out = { .res = -9999 }, *cqe;
-
-	if (kpool_submit(r) == 1 && !kpool_wait_cqe_timeout(r, &cqe, PROMPT)) {
-		out = *cqe;
-		kpool_cqe_seen(r, cqe);
-	}
-	return out;
-}
+#define run1(r)			kp_run1(r, PROMPT)
 
 /* The CQE with @data among @n, or NULL. */
 static const struct kpool_cqe *cqe_of(const struct kpool_cqe *c,
@@ -682,6 +658,23 @@ TEST_F(owner, ready_file_task_can_be_cancelled)
 	EXPECT_EQ(-ECANCELED, cqe_of(cqes, 3, 2)->res);
 }
 
+TEST_F(owner, cancelled_ready_task_leaves_the_counts_whole)
+{
+	struct kpool_counters c;
+	struct kpool_cqe cqes[3];
+
+	queue_read_behind_timeout(self);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	ASSERT_TRUE(wait_for_owner_work(&self->ring));
+	q_cancel(&self->ring, 2, 3);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, reap(&self->ring, cqes, 3));
+	memset(&c, 0, sizeof(c));
+	kpool_read_stats(&self->ring, &c, NULL, 0);
+	/* submitted = completed + running + waiting, with nothing left */
+	EXPECT_TRUE(c.submitted == c.completed && !c.running && !c.waiting);
+}
+
 TEST_F(owner, other_process_never_runs_them)
 {
 	struct kpool_cqe cqes[2];
@@ -914,35 +907,10 @@ TEST(sigkill_ends_close_promptly)
  * the host deschedules, its noise (up to 36 ms with 4 vCPUs) was as large
  * as the stall it was meant to catch (23-27 ms with 10,000 tasks).
  */
-#define TRACEFS		"/sys/kernel/tracing"
-
-static int tracefs_write(const char *file, const char *val)
-{
-	char path[128];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-static int tracefs_ready(void)
-{
-	if (access(TRACEFS "/events/timer/hrtimer_expire_entry", F_OK) &&
-	    mount("nodev", TRACEFS, "tracefs", 0, NULL))
-		return 0;
-	return !access(TRACEFS "/events/timer/hrtimer_expire_entry/enable",
-		       W_OK);
-}
-
 /* Count kpool's timer expiries in the trace: all, and in hard irqs. */
 static void count_kpool_expiries(unsigned long *all, unsigned long *hard)
 {
-	FILE *f = fopen(TRACEFS "/trace", "r");
+	FILE *f = fopen(KP_TRACEFS "/trace", "r");
 	char line[512];
 
 	*all = *hard = 0;
@@ -972,7 +940,7 @@ TEST(deadline_storm_runs_nothing_in_hard_irq)
 	int i, j;
 
 	KP_REQUIRE_MODULE();
-	if (!tracefs_ready())
+	if (!kp_tracefs_event_ready("timer/hrtimer_expire_entry"))
 		SKIP(return, "no tracefs with timer events");
 	/*
 	 * Each pool's only slot is held for 1 s by a TIMEOUT, and 625 NOPs
@@ -985,12 +953,12 @@ TEST(deadline_storm_runs_nothing_in_hard_irq)
 			kpool_sqe_set_deadline(q_nop(&rings[i], j),
 					       STORM_DEADLINE);
 	}
-	ASSERT_EQ(0, tracefs_write("tracing_on", "0"));
-	ASSERT_EQ(0, tracefs_write("trace", ""));
-	ASSERT_EQ(0, tracefs_write("buffer_size_kb", "8192"));
-	ASSERT_EQ(0, tracefs_write("events/timer/hrtimer_expire_entry/enable",
+	ASSERT_EQ(0, kp_tracefs_write("tracing_on", "0"));
+	ASSERT_EQ(0, kp_tracefs_write("trace", ""));
+	ASSERT_EQ(0, kp_tracefs_write("buffer_size_kb", "8192"));
+	ASSERT_EQ(0, kp_tracefs_write("events/timer/hrtimer_expire_entry/enable",
 				   "1"));
-	ASSERT_EQ(0, tracefs_write("tracing_on", "1"));
+	ASSERT_EQ(0, kp_tracefs_write("tracing_on", "1"));
 
 	for (i = 0; i < STORM_POOLS; i++)
 		bad_submit += kpool_submit(&rings[i]) != STORM_WAITING + 1;
@@ -1013,11 +981,11 @@ TEST(deadline_storm_runs_nothing_in_hard_irq)
 		}
 	}
 
-	tracefs_write("tracing_on", "0");
+	kp_tracefs_write("tracing_on", "0");
 	count_kpool_expiries(&all, &hard);
-	tracefs_write("events/timer/hrtimer_expire_entry/enable", "0");
-	tracefs_write("trace", "");
-	tracefs_write("buffer_size_kb", "1408");
+	kp_tracefs_write("events/timer/hrtimer_expire_entry/enable", "0");
+	kp_tracefs_write("trace", "");
+	kp_tracefs_write("buffer_size_kb", "1408");
 	for (i = 0; i < STORM_POOLS; i++)
 		kpool_ring_close(&rings[i]);
 	TH_LOG("%u of %u waiting NOPs timed out (%u other results, %u of %u holders ran); kpool timer expiries traced: %lu, in hard-interrupt context: %lu",

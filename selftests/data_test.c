@@ -97,16 +97,7 @@ FIXTURE_TEARDOWN(data)
 }
 
 /* Submit the SQE set up by the caller and return its CQE. */
-static struct kpool_cqe run1(struct kpool_ring *r)
-{
-	struct kpool_cqe out = { .res = -9999 }, *cqe;
-
-	if (kpool_submit(r) == 1 && !kpool_wait_cqe_timeout(r, &cqe, PROMPT)) {
-		out = *cqe;
-		kpool_cqe_seen(r, cqe);
-	}
-	return out;
-}
+#define run1(r)		kp_run1(r, PROMPT)
 
 #define ARENA_AT(self, off)	((unsigned char *)(self)->ring.arena + (off))
 

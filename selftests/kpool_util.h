@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/types.h>
 
 #include "libkpool.h"
@@ -214,6 +215,68 @@ static inline void kp_become_nobody(void)
 	KP_CHECK(setgid(KP_NOBODY) == 0);
 	KP_CHECK(setuid(KP_NOBODY) == 0);
 	KP_CHECK(geteuid() == KP_NOBODY);
+}
+
+/* Wait for @n CQEs (each within @timeout_ns), copied out in order: 0 or -errno. */
+static inline int kp_reap_n(struct kpool_ring *r, struct kpool_cqe *out,
+			    unsigned int n, uint64_t timeout_ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct kpool_cqe *cqe;
+		int ret = kpool_wait_cqe_timeout(r, &cqe, timeout_ns);
+
+		if (ret)
+			return ret;
+		out[i] = *cqe;
+		kpool_cqe_seen(r, cqe);
+	}
+	return 0;
+}
+
+/* Submit the one SQE the caller queued; its CQE (res -9999 if none came). */
+static inline struct kpool_cqe kp_run1(struct kpool_ring *r,
+				       uint64_t timeout_ns)
+{
+	struct kpool_cqe out = { .res = -9999 }, *cqe;
+
+	if (kpool_submit(r) == 1 && !kpool_wait_cqe_timeout(r, &cqe, timeout_ns)) {
+		out = *cqe;
+		kpool_cqe_seen(r, cqe);
+	}
+	return out;
+}
+
+/*
+ * The kernel's trace (tracefs), for tests that ask the kernel where or in
+ * which context something ran.
+ */
+#define KP_TRACEFS	"/sys/kernel/tracing"
+
+static inline int kp_tracefs_write(const char *file, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), KP_TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Is tracefs there (mounted here if need be) with event @event ("sys/name")? */
+static inline int kp_tracefs_event_ready(const char *event)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), KP_TRACEFS "/events/%s/enable", event);
+	if (access(path, F_OK))
+		mount("nodev", KP_TRACEFS, "tracefs", 0, NULL);
+	return !access(path, W_OK);
 }
 
 /* Queue @n NOPs with user_data base, base+1, ...; returns how many fit. */

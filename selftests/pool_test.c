@@ -43,21 +43,7 @@ FIXTURE_TEARDOWN(pool)
 } while (0)
 
 /* Wait for @n CQEs (each within PROMPT) and copy them out in order. */
-static int reap_n(struct kpool_ring *r, struct kpool_cqe *out, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		struct kpool_cqe *cqe;
-		int ret = kpool_wait_cqe_timeout(r, &cqe, PROMPT);
-
-		if (ret)
-			return ret;
-		out[i] = *cqe;
-		kpool_cqe_seen(r, cqe);
-	}
-	return 0;
-}
+#define reap_n(r, out, n)	kp_reap_n(r, out, n, PROMPT)
 
 /* The CQE with @data among @n, or NULL. */
 static const struct kpool_cqe *find(const struct kpool_cqe *c, unsigned int n,
