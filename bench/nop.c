@@ -4,7 +4,10 @@
  * would use instead.
  *
  *   kpool-bN       the ring API: N NOPs, one ENTER submits and waits
- *                  (kpool-b1 is the one-ioctl-per-task baseline)
+ *                  (kpool-b1 is the one-ioctl-per-task baseline); they run
+ *                  inline in that ENTER (KPOOL_FEAT_INLINE)
+ *   kpool-async-b32  the same with KPOOL_SQE_ASYNC: each NOP is handed to
+ *                  a kernel worker and back, like uring-async-b32
  *   kpool-ctl-b32  not a contender but a stage of kpool-b32: 32 CANCELs of
  *                  no task, which run inline in ENTER; kpool-b32 minus
  *                  this is the cost of handing a task to a worker and back
@@ -35,6 +38,13 @@ static void kpool_prep_nop_task(struct bench_thread *t, struct kpool_sqe *sqe,
 	kpool_prep_nop(sqe);
 }
 
+static void kpool_prep_async_nop(struct bench_thread *t, struct kpool_sqe *sqe,
+				 unsigned int i, unsigned int slot)
+{
+	kpool_prep_nop_task(t, sqe, i, slot);
+	kpool_sqe_set_async(sqe);
+}
+
 /* A CANCEL of no task: a control op, run inline in ENTER. */
 static void kpool_prep_cancel_nothing(struct bench_thread *t,
 				      struct kpool_sqe *sqe, unsigned int i,
@@ -61,6 +71,11 @@ static int kpool_res_enoent(struct bench_thread *t, const struct kpool_cqe *cqe,
 static int kpool_ring_run(struct bench_thread *t, unsigned int n)
 {
 	return bench_kpool_batches(t, n, kpool_prep_nop_task, kpool_res_zero);
+}
+
+static int kpool_async_run(struct bench_thread *t, unsigned int n)
+{
+	return bench_kpool_batches(t, n, kpool_prep_async_nop, kpool_res_zero);
 }
 
 static int kpool_ctl_run(struct bench_thread *t, unsigned int n)
@@ -347,6 +362,8 @@ static void glib_teardown(struct bench_thread *t)
 
 static const struct contender contenders[] = {
 	KPOOL_RING(1), KPOOL_RING(8), KPOOL_RING(32), KPOOL_RING(128),
+	{ "kpool-async-b32", 32, kpool_ring_setup, kpool_async_run,
+	  bench_kpool_close },
 	{ "kpool-ctl-b32", 32, kpool_ring_setup, kpool_ctl_run, bench_kpool_close },
 	{ "kpool-pool", 32, kpool_pool_setup, kpool_pool_run, kpool_pool_teardown },
 	{ "kpool-pool-b32", 32, kpool_pool_setup, kpool_pool_batch_run,

@@ -70,7 +70,8 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 	pool->blocking = p->flags & KPOOL_SETUP_BLOCKING;
 	p->capacity = capacity;
 	p->max_waiting = max_waiting;
-	p->features = KPOOL_FEAT_NODROP | KPOOL_FEAT_OWNER_CONTEXT;
+	p->features = KPOOL_FEAT_NODROP | KPOOL_FEAT_OWNER_CONTEXT |
+		      KPOOL_FEAT_INLINE;
 	kpool_rings_report(pool, p);
 	ret = kpool_ucmd_respond(ucmd, sizeof(*p));
 	if (ret) {

@@ -37,6 +37,8 @@
 #include <linux/workqueue.h>
 #include <linux/kpool.h>
 
+struct seq_file;
+
 /* Hard ceiling of the max_entries module parameter. */
 #define KPOOL_ENTRIES_CEILING	32768U
 
@@ -179,6 +181,7 @@ struct kpool_task {
 	bool			high_worker;	/* may run at nice -20 */
 	bool			unbound;	/* any CPU: the submitter had all */
 	bool			on_worker;	/* counted in pool->workers */
+	bool			run_inline;	/* KPOOL_OPF_INLINE, if it starts in ENTER */
 	u32			cpu;		/* the CPU its kernel worker uses */
 	u32			aux;		/* the CQE's aux */
 	u64			submit_ns;
@@ -242,6 +245,13 @@ struct kpool_op_def {
  *	only in a thread of the submitting process (owner.c), never on a
  *	kernel worker.
  *
+ * KPOOL_OPF_INLINE: never blocks and is short (NOP): when it can start in
+ *	the ENTER that submits it, it runs there, in the submitter's own
+ *	context, with no hand-off (KPOOL_FEAT_INLINE); its issue() is then
+ *	called under sched_lock with interrupts off, so it must not sleep.
+ *	Started later, or with KPOOL_SQE_ASYNC or a placement, it runs on a
+ *	kernel worker.
+ *
  * Every other op runs on a kernel worker, and must give the same result
  * whoever runs it: arithmetic on the arena.
  */
@@ -249,6 +259,7 @@ struct kpool_op_def {
 #define KPOOL_OPF_CONTROL	BIT(1)
 #define KPOOL_OPF_LONG		BIT(2)
 #define KPOOL_OPF_OWNER		BIT(3)
+#define KPOOL_OPF_INLINE	BIT(4)
 
 /* ops.c */
 const struct kpool_op_def *kpool_op_lookup(unsigned int op);
@@ -303,6 +314,7 @@ void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
 		      s32 res, u64 now);
 void kpool_stats_rejected(struct kpool_pool *pool, unsigned int op);
 int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st);
+void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m);
 
 /* submit.c */
 int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,

@@ -16,6 +16,7 @@ static const struct kpool_op_def kpool_op_defs[] = {
 		.name		= "nop",
 		.prep		= kpool_nop_prep,
 		.issue		= kpool_nop_issue,
+		.flags		= KPOOL_OPF_INLINE,
 	},
 	[KPOOL_OP_TIMEOUT] = {
 		.name		= "timeout",
@@ -136,7 +137,9 @@ int kpool_ops_init(void)
 		    ((def->flags & KPOOL_OPF_CONTROL) &&
 		     (def->flags & ~KPOOL_OPF_CONTROL || def->cancel)) ||
 		    ((def->flags & KPOOL_OPF_OWNER) &&
-		     (def->flags & ~KPOOL_OPF_OWNER))) {
+		     (def->flags & ~KPOOL_OPF_OWNER)) ||
+		    ((def->flags & KPOOL_OPF_INLINE) &&
+		     (def->flags & ~(KPOOL_OPF_INLINE | KPOOL_OPF_LONG)))) {
 			pr_err("kpool: op %d has an incomplete table row\n", i);
 			return -EINVAL;
 		}

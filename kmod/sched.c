@@ -68,8 +68,9 @@ void kpool_sched_stop_timers(struct kpool_pool *pool)
 /* Does the task run on a kernel worker (and need a worker place)? */
 bool kpool_task_needs_worker(const struct kpool_task *task)
 {
-	return !(task->def->flags & (KPOOL_OPF_ISSUE_INLINE |
-				     KPOOL_OPF_CONTROL | KPOOL_OPF_OWNER));
+	return !task->run_inline &&
+		!(task->def->flags & (KPOOL_OPF_ISSUE_INLINE |
+				      KPOOL_OPF_CONTROL | KPOOL_OPF_OWNER));
 }
 
 /* May @task take a slot now (nothing waiting ahead of it considered)? */
@@ -118,8 +119,9 @@ static void kpool_sched_wake(struct kpool_pool *pool)
  * empty sees every CQE.  Its memory is freed later, outside the lock
  * (kpool_task_release()).
  */
-static void kpool_sched_complete_locked(struct kpool_pool *pool,
-					struct kpool_task *task, s32 res)
+static void kpool_sched_complete_at_locked(struct kpool_pool *pool,
+					   struct kpool_task *task, s32 res,
+					   u64 now)
 {
 	lockdep_assert_held(&pool->sched_lock);
 	/* A CANCEL that answered 0 promised -ECANCELED: keep the promise. */
@@ -128,7 +130,7 @@ static void kpool_sched_complete_locked(struct kpool_pool *pool,
 	kpool_cq_post(pool, task->user_data, res, task->aux);
 	if (task->state == KPOOL_TASK_NEW)
 		kpool_stats_submitted(pool, task);
-	kpool_stats_done(pool, task, res, ktime_get_ns());
+	kpool_stats_done(pool, task, res, now);
 	switch (task->state) {
 	case KPOOL_TASK_READY:
 		list_del_init(&task->sched_node);
@@ -149,6 +151,12 @@ static void kpool_sched_complete_locked(struct kpool_pool *pool,
 	}
 	list_del_init(&task->pool_node);
 	task->state = KPOOL_TASK_DONE;
+}
+
+static void kpool_sched_complete_locked(struct kpool_pool *pool,
+					struct kpool_task *task, s32 res)
+{
+	kpool_sched_complete_at_locked(pool, task, res, ktime_get_ns());
 }
 
 /* The task takes a slot (and a worker place if it needs one). */
@@ -258,6 +266,34 @@ static void kpool_expire_work(struct work_struct *work)
 }
 
 /*
+ * An inline op (KPOOL_OPF_INLINE) that can start in the submitter's ENTER
+ * starts, runs and completes in one hold of sched_lock: one lock round
+ * trip and no clock read of its own (it ran for no measurable time, so
+ * its run time is 0 and its CQE carries its submission time).  No one else
+ * ever sees it.  Drops the lock.
+ */
+static void kpool_sched_run_inline_locked(struct kpool_pool *pool,
+					  struct kpool_task *task,
+					  unsigned long flags)
+	__releases(&pool->sched_lock)
+{
+	bool kick;
+
+	kpool_stats_submitted(pool, task);
+	kpool_sched_take_slot_locked(pool, task, task->submit_ns);
+	kpool_sched_complete_at_locked(pool, task, task->def->issue(task),
+				       task->submit_ns);
+	/* Queued by another submitter while we held the slot? */
+	kick = pool->waiting;
+	spin_unlock_irqrestore(&pool->sched_lock, flags);
+
+	kpool_sched_wake(pool);
+	kpool_task_release(task);
+	if (kick)
+		kpool_sched_kick(pool);
+}
+
+/*
  * Give a prepped task to the scheduler: start it if a slot is free and
  * nothing waits ahead of it, else queue it if the queue has room.
  * Returns 0, or -EAGAIN (full) or -ESHUTDOWN (draining) with the task
@@ -284,6 +320,10 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	if (!start && !kpool_sched_has_room(pool)) {
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		return -EAGAIN;
+	}
+	if (start && task->run_inline) {
+		kpool_sched_run_inline_locked(pool, task, flags);
+		return 0;
 	}
 	list_add_tail(&task->pool_node, &pool->tasks);
 	kpool_stats_submitted(pool, task);
@@ -337,6 +377,9 @@ void kpool_sched_kick(struct kpool_pool *pool)
 		spin_lock_irqsave(&pool->sched_lock, flags);
 		if (pool->running < pool->capacity)
 			task = kpool_sched_next_locked(pool);
+		/* Not in its ENTER any more: an inline op goes to a worker. */
+		if (task)
+			task->run_inline = false;
 		/* In order: the first in line waits for a worker place. */
 		if (task && !kpool_sched_can_start_locked(pool, task))
 			task = NULL;

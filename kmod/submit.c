@@ -119,6 +119,7 @@ static bool kpool_may_raise_priority(void)
 static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	const u8 placement = KPOOL_SQE_CPU | KPOOL_SQE_UNBOUND;
+	const u8 known = placement | KPOOL_SQE_ASYNC;
 	int ret;
 
 	task->op = sqe->op;
@@ -127,7 +128,7 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 		return -EINVAL;
 	if (sqe->resv0 || sqe->resv1 || sqe->resv2)
 		return -EINVAL;
-	if ((sqe->flags & ~placement) || (sqe->flags & placement) == placement)
+	if ((sqe->flags & ~known) || (sqe->flags & placement) == placement)
 		return -EINVAL;
 	if (sqe->prio >= KPOOL_NR_PRIO || sqe->deadline_ns > KTIME_MAX)
 		return -EINVAL;
@@ -139,6 +140,8 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 	task->high_worker = sqe->prio == KPOOL_PRIO_HIGH &&
 			    kpool_may_raise_priority();
 	task->sqe_flags = sqe->flags;
+	task->run_inline = (task->def->flags & KPOOL_OPF_INLINE) &&
+			   !(sqe->flags & known);
 	task->deadline = sqe->deadline_ns;	/* made absolute at accept */
 	ret = task->def->prep(task, sqe);
 	task->prepped = !ret;
@@ -147,7 +150,8 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 	return ret;
 }
 
-static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool)
+/* A new task, submitted at @now (one clock read serves a whole batch). */
+static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 {
 	struct kpool_task *task = kmem_cache_alloc(kpool_task_cache, GFP_KERNEL);
 
@@ -161,10 +165,11 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool)
 	task->high_worker = false;
 	task->unbound = false;
 	task->on_worker = false;
+	task->run_inline = false;
 	task->owner = NULL;
 	task->aux = 0;
 	task->deadline = 0;
-	task->submit_ns = ktime_get_ns();
+	task->submit_ns = now;
 	task->start_ns = task->submit_ns;
 	INIT_LIST_HEAD(&task->pool_node);
 	INIT_LIST_HEAD(&task->sched_node);
@@ -273,6 +278,7 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 	u32 avail, want, room, done = 0;
 	struct kpool_sqe sqe;
 	int ret = 0;
+	u64 now;
 
 	*submitted = 0;
 	if (mutex_lock_interruptible(&pool->submit_lock))
@@ -298,8 +304,9 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		goto out;
 	}
 
+	now = ktime_get_ns();
 	while (done < room) {
-		struct kpool_task *task = kpool_task_alloc(pool);
+		struct kpool_task *task = kpool_task_alloc(pool, now);
 		int err;
 
 		if (!task) {
@@ -331,6 +338,7 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		kpool_task_discard(task);
 		if (err == -EAGAIN && pool->blocking) {
 			err = kpool_sched_wait_room(pool, end);
+			now = ktime_get_ns();
 			if (!err)
 				continue;
 		} else if (err == -EAGAIN) {

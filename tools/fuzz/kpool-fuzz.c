@@ -249,6 +249,8 @@ static void random_sqe(struct kpool_sqe *sqe, const struct kpool_ring *r,
 	} else if (chance(10)) {
 		sqe->flags = KPOOL_SQE_UNBOUND;
 	}
+	if (chance(15))
+		sqe->flags |= KPOOL_SQE_ASYNC;
 	if (chance(3))
 		sqe->flags |= 1u << below(8);
 	if (chance(2))

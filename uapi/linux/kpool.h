@@ -22,10 +22,11 @@
  *    word has KPOOL_RING_OWNER_WORK set and poll() reports the pool
  *    readable.
  *  - TIMEOUT is a timer; CANCEL runs in ENTER.
- *  - NOP, BURN, COPY, CRC32C and SHA256 are arithmetic on the arena, whose
- *    result does not depend on who computes it: they run on kernel
- *    workers, on a CPU the submitter may use, at most max_workers (module
- *    parameter) of one pool at a time.
+ *  - NOP runs inline in the submitting ENTER when it can (KPOOL_FEAT_INLINE).
+ *  - BURN, COPY, CRC32C and SHA256 (and NOPs that cannot run inline) are
+ *    arithmetic on the arena, whose result does not depend on who
+ *    computes it: they run on kernel workers, on a CPU the submitter may
+ *    use, at most max_workers (module parameter) of one pool at a time.
  *
  * Conventions of every ioctl argument struct:
  *  - the first field is __u32 size: the size of the struct as the caller
@@ -101,8 +102,11 @@ enum kpool_op {
  *                Placement concerns ops run by a kernel worker; file ops
  *                run in the submitter's threads, TIMEOUT is a timer and
  *                CANCEL runs in ENTER.
+ *                KPOOL_SQE_ASYNC: run on a kernel worker even if the op
+ *                could run inline (KPOOL_FEAT_INLINE); a placement flag
+ *                implies it.
  *
- * NOP:     nothing else.
+ * NOP:     nothing else.  Runs inline (KPOOL_FEAT_INLINE).
  * TIMEOUT: off = delay in nanoseconds (at most 2^63 - 1); completes with 0
  *          once the delay has passed, never earlier.  A timer waits, not a
  *          worker, but the task holds a capacity slot while it waits.
@@ -156,6 +160,7 @@ enum kpool_op {
  */
 #define KPOOL_SQE_CPU		0x01
 #define KPOOL_SQE_UNBOUND	0x02
+#define KPOOL_SQE_ASYNC		0x04
 
 #define KPOOL_CANCEL_ALL		0x00000001U
 #define KPOOL_BURN_UNINTERRUPTIBLE	0x00000001U
@@ -238,9 +243,17 @@ struct kpool_ring_offsets {
  * KPOOL_FEAT_OWNER_CONTEXT: every task runs in its submitter's context as
  * the header's top comment describes ("Where tasks run"), and the ring
  * offsets report the cq_ring's flags word.
+ *
+ * KPOOL_FEAT_INLINE: an op that cannot block and is short (NOP) runs
+ * inline in the ENTER that submits it, when it can start at once (a slot
+ * free and nothing waiting ahead of it): its CQE is in the CQ before
+ * ENTER returns, and it held its capacity slot while it ran.  A task that
+ * has to wait, or carries KPOOL_SQE_ASYNC or a placement, runs on a kernel
+ * worker instead.
  */
 #define KPOOL_FEAT_NODROP		0x00000001U
 #define KPOOL_FEAT_OWNER_CONTEXT	0x00000002U
+#define KPOOL_FEAT_INLINE		0x00000004U
 
 /*
  * KPOOL_IOC_SETUP: size the rings and the pool of a freshly opened file

@@ -293,14 +293,23 @@ static inline void kpool_sqe_set_deadline(struct kpool_sqe *sqe, __u64 ns)
 	sqe->deadline_ns = ns;
 }
 
-/* Run the task on CPU @cpu. */
+/*
+ * Run the task on a kernel worker even if it could run inline in the
+ * submitting call (KPOOL_FEAT_INLINE): io_uring's IOSQE_ASYNC.
+ */
+static inline void kpool_sqe_set_async(struct kpool_sqe *sqe)
+{
+	sqe->flags |= KPOOL_SQE_ASYNC;
+}
+
+/* Run the task on CPU @cpu (one the caller may run on). */
 static inline void kpool_sqe_set_cpu(struct kpool_sqe *sqe, __u32 cpu)
 {
 	sqe->flags |= KPOOL_SQE_CPU;
 	sqe->cpu = cpu;
 }
 
-/* Run the task on an unbound worker (long or blocking work). */
+/* Run the task on any CPU the caller may use (long or blocking work). */
 static inline void kpool_sqe_set_unbound(struct kpool_sqe *sqe)
 {
 	sqe->flags |= KPOOL_SQE_UNBOUND;

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Inline execution (KPOOL_FEAT_INLINE): an op that cannot block (NOP)
+ * runs inside the ENTER that submits it when it can start at once, holding
+ * its capacity slot while it runs; one that has to wait, or asks for a
+ * worker (KPOOL_SQE_ASYNC, a placement), runs on a kernel worker.  Where a
+ * task ran is read from the kernel's own trace of queued work items
+ * (workqueue:workqueue_queue_work), which names the workqueue.
+ */
+#define _GNU_SOURCE
+#include "kselftest_harness.h"
+#include "kpool_util.h"
+
+#define MS	1000000ull
+#define QUEUE_WORK "events/workqueue/workqueue_queue_work/enable"
+
+static int trace_start(void)
+{
+	return kp_tracefs_write("tracing_on", "0") ||
+		kp_tracefs_write("trace", "") ||
+		kp_tracefs_write(QUEUE_WORK, "1") ||
+		kp_tracefs_write("tracing_on", "1");
+}
+
+/* Stop tracing; how many work items went to a kpool workqueue. */
+static int trace_kpool_work(void)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	kp_tracefs_write("tracing_on", "0");
+	f = fopen(KP_TRACEFS "/trace", "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			n += strstr(line, "workqueue_queue_work") &&
+			     strstr(line, "workqueue=kpool") != NULL;
+		fclose(f);
+	}
+	kp_tracefs_write(QUEUE_WORK, "0");
+	kp_tracefs_write("trace", "");
+	return n;
+}
+
+FIXTURE(inline_nop) {
+	struct kpool_ring ring;
+	int up;
+};
+
+FIXTURE_SETUP(inline_nop)
+{
+	struct kpool_ring_params p = { .capacity = 1 };
+
+	self->up = 0;
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, &p));
+	self->up = 1;
+}
+
+FIXTURE_TEARDOWN(inline_nop)
+{
+	if (self->up)
+		kpool_ring_close(&self->ring);
+}
+
+static struct kpool_counters totals(struct kpool_ring *r)
+{
+	struct kpool_counters c;
+
+	memset(&c, 0, sizeof(c));
+	kpool_read_stats(r, &c, NULL, 0);
+	return c;
+}
+
+TEST_F(inline_nop, module_reports_inline_execution)
+{
+	EXPECT_TRUE(self->ring.features & KPOOL_FEAT_INLINE);
+}
+
+TEST_F(inline_nop, cqes_are_in_before_enter_returns)
+{
+	ASSERT_EQ(32, kp_queue_nops(&self->ring, 32, 1));
+	ASSERT_EQ(32, kpool_submit(&self->ring));
+	/* No wait: the ENTER that took them ran them. */
+	EXPECT_EQ(32, kpool_cq_ready(&self->ring));
+}
+
+TEST_F(inline_nop, each_holds_the_slot_while_it_runs)
+{
+	struct kpool_counters c;
+
+	ASSERT_EQ(32, kp_queue_nops(&self->ring, 32, 1));
+	ASSERT_EQ(32, kpool_submit(&self->ring));
+	c = totals(&self->ring);
+	/* Capacity 1: one at a time, and none had to wait for the slot. */
+	EXPECT_TRUE(c.started == 32 && c.peak_running == 1 &&
+		    c.peak_waiting == 0);
+}
+
+TEST_F(inline_nop, cancel_of_a_finished_one_finds_nothing)
+{
+	struct kpool_cqe *cqe;
+	int res = 1;
+
+	q_nop(&self->ring, 1);
+	q_cancel(&self->ring, 1, 2);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	while (!kpool_peek_cqe(&self->ring, &cqe)) {
+		if (cqe->user_data == 2)
+			res = cqe->res;
+		kpool_cqe_seen(&self->ring, cqe);
+	}
+	EXPECT_EQ(-ENOENT, res);
+}
+
+TEST_F(inline_nop, async_flag_on_cancel_is_refused)
+{
+	struct kpool_cqe *cqe;
+	struct kpool_sqe *sqe = q_cancel(&self->ring, 1, 2);
+
+	kpool_sqe_set_async(sqe);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, kpool_peek_cqe(&self->ring, &cqe));
+	EXPECT_EQ(-EINVAL, cqe->res);
+}
+
+TEST_F(inline_nop, unknown_sqe_flag_is_refused)
+{
+	struct kpool_cqe *cqe;
+	struct kpool_sqe *sqe = q_nop(&self->ring, 1);
+
+	sqe->flags = 0x08;
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, kpool_peek_cqe(&self->ring, &cqe));
+	EXPECT_EQ(-EINVAL, cqe->res);
+}
+
+/* Where NOPs run, by variant: the work items queued for them. */
+FIXTURE(where) {
+	struct kpool_ring ring;
+	int up;
+};
+
+FIXTURE_VARIANT(where) {
+	int async;		/* KPOOL_SQE_ASYNC */
+	int named_cpu;		/* KPOOL_SQE_CPU, the current CPU */
+	int behind_burn;	/* wait behind a BURN holding the one slot */
+	int work_items;		/* work items queued for the 8 NOPs */
+};
+
+FIXTURE_VARIANT_ADD(where, inline) { .work_items = 0 };
+FIXTURE_VARIANT_ADD(where, async) { .async = 1, .work_items = 8 };
+FIXTURE_VARIANT_ADD(where, named_cpu) { .named_cpu = 1, .work_items = 8 };
+FIXTURE_VARIANT_ADD(where, waiting) { .behind_burn = 1, .work_items = 8 };
+
+FIXTURE_SETUP(where)
+{
+	struct kpool_ring_params p = { .capacity = 1 };
+
+	self->up = 0;
+	KP_REQUIRE_MODULE();
+	if (!kp_tracefs_event_ready("workqueue/workqueue_queue_work"))
+		SKIP(return, "no tracefs with workqueue events");
+	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, &p));
+	self->up = 1;
+}
+
+FIXTURE_TEARDOWN(where)
+{
+	if (self->up)
+		kpool_ring_close(&self->ring);
+}
+
+TEST_F(where, nops_run)
+{
+	struct kpool_cqe *cqe;
+	unsigned int i, n = 8 + variant->behind_burn, ok = 0;
+	int items;
+
+	ASSERT_EQ(0, trace_start());
+	if (variant->behind_burn)
+		q_burn(&self->ring, 50 * MS, 100);
+	for (i = 0; i < 8; i++) {
+		struct kpool_sqe *sqe = q_nop(&self->ring, i);
+
+		if (variant->async)
+			kpool_sqe_set_async(sqe);
+		if (variant->named_cpu)
+			kpool_sqe_set_cpu(sqe, sched_getcpu());
+	}
+	ASSERT_EQ((int)n, kpool_submit_and_wait(&self->ring, n));
+	items = trace_kpool_work() - variant->behind_burn;
+	while (!kpool_peek_cqe(&self->ring, &cqe)) {
+		ok += cqe->res == 0;
+		kpool_cqe_seen(&self->ring, cqe);
+	}
+	ASSERT_EQ(n, ok);
+	TH_LOG("8 NOPs: %d work items queued", items);
+	EXPECT_EQ(variant->work_items, items);
+}
+
+TEST_HARNESS_MAIN
