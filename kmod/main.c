@@ -157,12 +157,18 @@ static __poll_t kpool_poll(struct file *file, poll_table *wait)
 		EPOLLIN | EPOLLRDNORM : 0;
 }
 
+static void kpool_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	kpool_stats_show_fdinfo(file->private_data, m);
+}
+
 static const struct file_operations kpool_fops = {
 	.owner		= THIS_MODULE,
 	.open		= kpool_open,
 	.release	= kpool_release,
 	.mmap		= kpool_mmap,
 	.poll		= kpool_poll,
+	.show_fdinfo	= kpool_show_fdinfo,
 	.unlocked_ioctl	= kpool_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -5,7 +5,9 @@
  * STATS copies them under the same lock, so a reader always sees one
  * instant: submitted = completed + running + waiting.
  */
+#include <linux/ktime.h>
 #include <linux/log2.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "kpool.h"
@@ -131,4 +133,104 @@ int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st)
 	st->nr_ops = KPOOL_OP_LAST;
 	kfree(snap);
 	return ret;
+}
+
+/* How far fdinfo looks into the task list for the oldest running task. */
+#define KPOOL_FDINFO_SCAN	64
+
+struct kpool_task_glance {
+	const char	*op;		/* NULL: none */
+	u64		user_data;
+	u64		since;		/* submission, ns */
+};
+
+static void kpool_glance(struct kpool_task_glance *g,
+			 const struct kpool_task *task)
+{
+	g->op = task->def->name;
+	g->user_data = task->user_data;
+	g->since = task->submit_ns;
+}
+
+static void kpool_glance_show(struct seq_file *m, const char *what,
+			      const struct kpool_task_glance *g, u64 now)
+{
+	if (!g->op) {
+		seq_printf(m, "%s:\tnone\n", what);
+		return;
+	}
+	seq_printf(m, "%s:\top=%s user_data=0x%llx age_ms=%llu\n", what, g->op,
+		   g->user_data, div_u64(now - g->since, NSEC_PER_MSEC));
+}
+
+/*
+ * /proc/PID/fdinfo/FD of a pool (io_uring's model): settings, counts, the
+ * ring indices, the main counters, and the oldest waiting and running
+ * task.  One short hold of sched_lock; the running task is looked for
+ * among the first KPOOL_FDINFO_SCAN tasks only (they are in submission
+ * order, so the oldest is near the front).
+ */
+void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
+{
+	struct kpool_task_glance oldest_wait = { }, oldest_run = { };
+	u32 capacity, max_waiting, running, waiting, workers, ready;
+	u64 submitted, started, completed, failed, cancelled, timed_out;
+	u64 rejected, now = ktime_get_ns();
+	const struct kpool_task *task;
+	unsigned int scanned = 0;
+	unsigned long flags;
+	int prio;
+
+	if (!kpool_pool_ready(pool)) {
+		seq_puts(m, "setup:\tno\n");
+		return;
+	}
+	spin_lock_irqsave(&pool->sched_lock, flags);
+	capacity = pool->capacity;
+	max_waiting = pool->max_waiting;
+	running = pool->running;
+	waiting = pool->waiting;
+	workers = pool->workers;
+	ready = pool->owner_ready_count;
+	submitted = pool->stats.total.submitted;
+	started = pool->stats.total.started;
+	completed = pool->stats.total.completed;
+	failed = pool->stats.total.failed;
+	cancelled = pool->stats.total.cancelled;
+	timed_out = pool->stats.total.timed_out;
+	rejected = pool->stats.total.rejected;
+	for (prio = 0; prio < KPOOL_NR_PRIO; prio++) {
+		task = list_first_entry_or_null(&pool->waitq[prio],
+						struct kpool_task, sched_node);
+		if (task && (!oldest_wait.op || task->submit_ns < oldest_wait.since))
+			kpool_glance(&oldest_wait, task);
+	}
+	list_for_each_entry(task, &pool->tasks, pool_node) {
+		if (++scanned > KPOOL_FDINFO_SCAN)
+			break;
+		if (task->state == KPOOL_TASK_RUNNING ||
+		    task->state == KPOOL_TASK_READY) {
+			kpool_glance(&oldest_run, task);
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&pool->sched_lock, flags);
+
+	seq_printf(m, "capacity:\t%u\nmax_waiting:\t%u\n", capacity,
+		   max_waiting);
+	seq_printf(m, "running:\t%u\nwaiting:\t%u\n", running, waiting);
+	seq_printf(m, "on_workers:\t%u\nready_for_owner:\t%u\n", workers,
+		   ready);
+	seq_printf(m, "sq_head:\t%u\nsq_tail:\t%u\n",
+		   READ_ONCE(pool->kring->sq_head),
+		   READ_ONCE(pool->user->sq_tail));
+	seq_printf(m, "cq_head:\t%u\ncq_tail:\t%u\n",
+		   READ_ONCE(pool->user->cq_head),
+		   READ_ONCE(pool->kring->cq_tail));
+	seq_printf(m, "submitted:\t%llu\nstarted:\t%llu\ncompleted:\t%llu\n",
+		   submitted, started, completed);
+	seq_printf(m, "failed:\t%llu\ncancelled:\t%llu\ntimed_out:\t%llu\nrejected:\t%llu\n",
+		   failed, cancelled, timed_out, rejected);
+	kpool_glance_show(m, "oldest_waiting", &oldest_wait, now);
+	kpool_glance_show(m, "oldest_running", &oldest_run, now);
 }

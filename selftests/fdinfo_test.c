@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A pool shows itself in /proc/PID/fdinfo/FD: its settings, counts, ring
+ * indices, main counters, and its oldest waiting and running task.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "kpool_util.h"
+
+#define MS	1000000ull
+
+/* The fdinfo of @fd, NUL-terminated, into @buf: 0 or -errno. */
+static int read_fdinfo(int fd, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY);
+	if (f < 0)
+		return -errno;
+	n = read(f, buf, len - 1);
+	close(f);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+FIXTURE(fdinfo) {
+	struct kpool_ring ring;
+	char text[4096];
+	int up;
+};
+
+FIXTURE_SETUP(fdinfo)
+{
+	struct kpool_ring_params p = { .capacity = 1 };
+
+	self->up = 0;
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_ring_open(&self->ring, 16, &p));
+	self->up = 1;
+}
+
+FIXTURE_TEARDOWN(fdinfo)
+{
+	if (self->up)
+		kpool_ring_close(&self->ring);
+}
+
+TEST_F(fdinfo, shows_settings_and_counts)
+{
+	q_burn(&self->ring, 3000 * MS, 7);
+	q_nop(&self->ring, 8);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	ASSERT_EQ(0, read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	TH_LOG("%s", self->text);
+	EXPECT_TRUE(strstr(self->text, "capacity:\t1\n") &&
+		    strstr(self->text, "running:\t1\n") &&
+		    strstr(self->text, "waiting:\t1\n") &&
+		    strstr(self->text, "submitted:\t2\n") &&
+		    strstr(self->text, "sq_tail:\t2\n"));
+}
+
+TEST_F(fdinfo, names_the_oldest_tasks)
+{
+	q_burn(&self->ring, 3000 * MS, 7);
+	q_nop(&self->ring, 8);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	ASSERT_EQ(0, read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	EXPECT_TRUE(strstr(self->text, "oldest_running:\top=burn user_data=0x7 ") &&
+		    strstr(self->text, "oldest_waiting:\top=nop user_data=0x8 "));
+}
+
+TEST_F(fdinfo, idle_pool_has_no_oldest_task)
+{
+	ASSERT_EQ(0, read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	EXPECT_TRUE(strstr(self->text, "oldest_running:\tnone\n") &&
+		    strstr(self->text, "oldest_waiting:\tnone\n"));
+}
+
+TEST(pool_not_set_up_says_so)
+{
+	char text[256];
+	int fd;
+
+	KP_REQUIRE_MODULE();
+	fd = kp_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, read_fdinfo(fd, text, sizeof(text)));
+	close(fd);
+	EXPECT_NE(NULL, strstr(text, "setup:\tno\n"));
+}
+
+TEST(unprivileged_user_reads_own_pool)
+{
+	int status;
+	pid_t pid;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, chmod(KPOOL_DEV, 0666));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct kpool_ring r;
+		char text[4096];
+
+		kp_become_nobody();
+		KP_CHECK(kpool_ring_open(&r, 8, NULL) == 0);
+		KP_CHECK(read_fdinfo(r.fd, text, sizeof(text)) == 0);
+		KP_CHECK(strstr(text, "capacity:\t") != NULL);
+		kpool_ring_close(&r);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	chmod(KPOOL_DEV, 0600);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN
