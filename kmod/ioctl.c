@@ -8,6 +8,7 @@
 #include <linux/ktime.h>
 #include <linux/uaccess.h>
 #include "kpool.h"
+#include "kpool_trace.h"
 
 struct kpool_ucmd {
 	struct kpool_pool *pool;
@@ -80,6 +81,7 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 	}
 	/* Pairs with kpool_pool_ready(): the rings are complete before. */
 	smp_store_release(&pool->ready, true);
+	trace_kpool_pool_create(pool->id, pool->capacity);
 out:
 	mutex_unlock(&pool->setup_lock);
 	return ret;

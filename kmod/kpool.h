@@ -77,6 +77,7 @@ struct kpool_pool_stats {
 };
 
 struct kpool_pool {
+	u64			id;		/* fdinfo and tracepoints */
 	kuid_t			owner;		/* charged in users.c */
 
 	/* One per accepted task still in flight, plus one for the file. */
@@ -287,7 +288,8 @@ void kpool_sched_kick(struct kpool_pool *pool);
 void kpool_sched_complete(struct kpool_task *task, s32 res);
 void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
 			unsigned int op, s32 res);
-void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op);
+void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op,
+			   u64 user_data);
 int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end);
 int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all);
 int kpool_sched_tune(struct kpool_pool *pool, u32 capacity, u32 *prev);

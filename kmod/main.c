@@ -13,6 +13,9 @@
 #include <linux/slab.h>
 #include "kpool.h"
 
+#define CREATE_TRACE_POINTS
+#include "kpool_trace.h"
+
 unsigned int kpool_max_entries = 4096;
 module_param_named(max_entries, kpool_max_entries, uint, 0444);
 MODULE_PARM_DESC(max_entries,
@@ -55,6 +58,9 @@ static void kpool_pool_refs_release(struct percpu_ref *ref)
 	complete(&pool->refs_done);
 }
 
+/* Pool ids, for fdinfo and the tracepoints: never reused. */
+static atomic64_t kpool_next_id = ATOMIC64_INIT(0);
+
 static int kpool_open(struct inode *inode, struct file *file)
 {
 	struct kpool_pool *pool;
@@ -63,6 +69,7 @@ static int kpool_open(struct inode *inode, struct file *file)
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return -ENOMEM;
+	pool->id = atomic64_inc_return(&kpool_next_id);
 	ret = kpool_user_charge(pool);
 	if (ret) {
 		kfree(pool);
@@ -123,6 +130,7 @@ static int kpool_release(struct inode *inode, struct file *file)
 {
 	struct kpool_pool *pool = file->private_data;
 
+	trace_kpool_pool_close(pool->id, READ_ONCE(pool->capacity));
 	kpool_sched_cancel(pool, 0, true);
 	percpu_ref_kill(&pool->refs);
 	if (wait_for_completion_killable(&pool->refs_done)) {

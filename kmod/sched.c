@@ -33,6 +33,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include "kpool.h"
+#include "kpool_trace.h"
 
 /* Most expired tasks the deadline work completes per lock hold. */
 #define KPOOL_EXPIRE_BATCH	64
@@ -128,8 +129,11 @@ static void kpool_sched_complete_at_locked(struct kpool_pool *pool,
 	if (task->cancel_requested && res >= 0)
 		res = -ECANCELED;
 	kpool_cq_post(pool, task->user_data, res, task->aux);
-	if (task->state == KPOOL_TASK_NEW)
+	if (task->state == KPOOL_TASK_NEW) {
+		trace_kpool_task_submit(task);
 		kpool_stats_submitted(pool, task);
+	}
+	trace_kpool_task_complete(task, res, now);
 	kpool_stats_done(pool, task, res, now);
 	switch (task->state) {
 	case KPOOL_TASK_READY:
@@ -165,6 +169,7 @@ static void kpool_sched_take_slot_locked(struct kpool_pool *pool,
 {
 	task->state = KPOOL_TASK_RUNNING;
 	task->start_ns = now;
+	trace_kpool_task_start(task);
 	WRITE_ONCE(pool->running, pool->running + 1);
 	if (kpool_task_needs_worker(task)) {
 		task->on_worker = true;
@@ -279,6 +284,7 @@ static void kpool_sched_run_inline_locked(struct kpool_pool *pool,
 {
 	bool kick;
 
+	trace_kpool_task_submit(task);
 	kpool_stats_submitted(pool, task);
 	kpool_sched_take_slot_locked(pool, task, task->submit_ns);
 	kpool_sched_complete_at_locked(pool, task, task->def->issue(task),
@@ -326,6 +332,7 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 		return 0;
 	}
 	list_add_tail(&task->pool_node, &pool->tasks);
+	trace_kpool_task_submit(task);
 	kpool_stats_submitted(pool, task);
 	if (start) {
 		kpool_sched_take_slot_locked(pool, task, task->submit_ns);
@@ -429,6 +436,7 @@ void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	kpool_cq_post(pool, user_data, res, 0);
+	trace_kpool_task_reject(pool->id, op, user_data, res);
 	kpool_stats_rejected(pool, op);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 }
@@ -455,11 +463,13 @@ bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
 }
 
 /* A full non-blocking pool refused an SQE: count it. */
-void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op)
+void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op,
+			   u64 user_data)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
+	trace_kpool_task_reject(pool->id, op, user_data, -EAGAIN);
 	kpool_stats_rejected(pool, op);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 }
@@ -593,5 +603,7 @@ int kpool_sched_drain(struct kpool_pool *pool, ktime_t end)
 	/* Pairs with kpool_sched_complete(): every CQE is posted by now. */
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
+	if (!ret)
+		trace_kpool_pool_drained(pool->id, READ_ONCE(pool->capacity));
 	return ret;
 }

@@ -216,6 +216,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
+	seq_printf(m, "id:\t%llu\n", pool->id);
 	seq_printf(m, "capacity:\t%u\nmax_waiting:\t%u\n", capacity,
 		   max_waiting);
 	seq_printf(m, "running:\t%u\nwaiting:\t%u\n", running, waiting);

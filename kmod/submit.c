@@ -342,7 +342,7 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 			if (!err)
 				continue;
 		} else if (err == -EAGAIN) {
-			kpool_sched_note_full(pool, sqe.op);
+			kpool_sched_note_full(pool, sqe.op, sqe.user_data);
 		}
 		ret = err;
 		break;
