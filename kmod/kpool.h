@@ -302,7 +302,8 @@ void kpool_sched_stop_timers(struct kpool_pool *pool);
 bool kpool_task_needs_worker(const struct kpool_task *task);
 
 /* owner.c */
-void kpool_owner_queue(struct kpool_task *task);
+void kpool_owner_ready_locked(struct kpool_pool *pool, struct kpool_task *task);
+void kpool_owner_notify(struct kpool_pool *pool);
 bool kpool_owner_has_mine(struct kpool_pool *pool);
 void kpool_owner_serve(struct kpool_pool *pool);
 void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool);

@@ -10,6 +10,7 @@
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include "kpool.h"
 
@@ -119,12 +120,15 @@ static void kpool_release_work(struct work_struct *work)
 
 /*
  * Runs once the last file reference is gone, which includes every mmap:
- * no ENTER can be running, so no task is READY for a thread any more.
- * Cancel everything: waiting and ready tasks complete with -ECANCELED,
- * running ones are stopped where their op allows and otherwise finish;
- * each holds a ref, so wait for them (only this pool's own running
- * tasks), then free.  A fatal signal ends the wait: the rest finishes in
- * the background, and the module cannot unload before it has.
+ * no ENTER can be running, so no file task runs and none will be taken
+ * (a file task is READY from the moment it starts, under sched_lock, so
+ * the cancel below finds it).  Cancel everything: waiting and ready tasks
+ * complete with -ECANCELED, running ones are stopped where their op
+ * allows and otherwise finish; each holds a ref, so wait for them (only
+ * this pool's own tasks on kernel workers), then free.  A process that
+ * is exiting does not wait, and a fatal signal ends the wait of a close:
+ * the rest finishes in the background, and the module cannot unload
+ * before it has.
  */
 static int kpool_release(struct inode *inode, struct file *file)
 {
@@ -133,7 +137,9 @@ static int kpool_release(struct inode *inode, struct file *file)
 	trace_kpool_pool_close(pool->id, READ_ONCE(pool->capacity));
 	kpool_sched_cancel(pool, 0, true);
 	percpu_ref_kill(&pool->refs);
-	if (wait_for_completion_killable(&pool->refs_done)) {
+	/* An exiting process's SIGKILL is already dequeued: check the flag. */
+	if ((current->flags & PF_EXITING) ||
+	    wait_for_completion_killable(&pool->refs_done)) {
 		INIT_WORK(&pool->release_work, kpool_release_work);
 		queue_work(kpool_release_wq, &pool->release_work);
 		return 0;
@@ -158,7 +164,7 @@ static __poll_t kpool_poll(struct file *file, poll_table *wait)
 	if (!kpool_pool_ready(pool))
 		return EPOLLERR;
 	poll_wait(file, &pool->cq_wait, wait);
-	/* Pairs with wq_has_sleeper() in kpool_cq_post(), kpool_owner_queue(). */
+	/* Pairs with wq_has_sleeper() in kpool_cq_post(), kpool_owner_notify(). */
 	smp_mb();
 	/* Readable too when tasks wait for an ENTER of their process. */
 	return kpool_cq_ready(pool) || READ_ONCE(pool->owner_ready_count) ?

@@ -12,8 +12,9 @@
  * the module:
  *
  *  - a task that starts (takes a capacity slot) goes on pool->owner_ready
- *    in state READY, whoever started it (an ENTER, a kernel worker whose
- *    task completed, a timer, a cancel);
+ *    in state READY in the same hold of sched_lock, whoever started it (an
+ *    ENTER, a kernel worker whose task completed, a timer, a cancel): so a
+ *    close that cancels everything always finds it there;
  *  - every ENTER of a thread of that process runs the ready tasks of its
  *    process before it returns, and while it waits (for CQEs, for room in
  *    a blocking pool, in DRAIN) it runs those that become ready;
@@ -54,26 +55,23 @@ void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool)
 		WRITE_ONCE(pool->kring->flags, flags);
 }
 
-/*
- * A started owner task waits for a thread of its process.  Wakes every
- * thread waiting in the module on this pool: one of them may be of the
- * owner's process (and poll()ers learn that an ENTER is due).
- */
-void kpool_owner_queue(struct kpool_task *task)
+/* An owner task that just took its slot waits for a thread of its process. */
+void kpool_owner_ready_locked(struct kpool_pool *pool, struct kpool_task *task)
 {
-	struct kpool_pool *pool = task->pool;
-	unsigned long flags;
+	lockdep_assert_held(&pool->sched_lock);
+	task->state = KPOOL_TASK_READY;
+	list_add_tail(&task->sched_node, &pool->owner_ready);
+	WRITE_ONCE(pool->owner_ready_count, pool->owner_ready_count + 1);
+	kpool_owner_set_ring_flag_locked(pool);
+}
 
-	spin_lock_irqsave(&pool->sched_lock, flags);
-	/* A cancel may have come between the start and here. */
-	if (task->state == KPOOL_TASK_RUNNING) {
-		task->state = KPOOL_TASK_READY;
-		list_add_tail(&task->sched_node, &pool->owner_ready);
-		WRITE_ONCE(pool->owner_ready_count, pool->owner_ready_count + 1);
-		kpool_owner_set_ring_flag_locked(pool);
-	}
-	spin_unlock_irqrestore(&pool->sched_lock, flags);
-
+/*
+ * After the lock: wake every thread waiting in the module on this pool.
+ * One of them may be of the owner's process (and poll()ers learn that an
+ * ENTER is due).  Never touches the task: it may be gone already.
+ */
+void kpool_owner_notify(struct kpool_pool *pool)
+{
 	/* Pairs with the barrier in prepare_to_wait() of each waiter. */
 	if (wq_has_sleeper(&pool->cq_wait))
 		wake_up(&pool->cq_wait);
@@ -83,14 +81,19 @@ void kpool_owner_queue(struct kpool_task *task)
 		wake_up_all(&pool->idle_wait);
 }
 
-/* Does a ready task of current's process wait?  Cheap when none wait. */
+/*
+ * Does a ready task of current's process wait?  Cheap when none wait.
+ * Not for a thread with a fatal signal: it runs none (kpool_owner_serve()),
+ * so its waits must end, not loop back to serve.
+ */
 bool kpool_owner_has_mine(struct kpool_pool *pool)
 {
 	struct kpool_task *task;
 	unsigned long flags;
 	bool mine = false;
 
-	if (!READ_ONCE(pool->owner_ready_count))
+	if (!READ_ONCE(pool->owner_ready_count) ||
+	    fatal_signal_pending(current))
 		return false;
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	list_for_each_entry(task, &pool->owner_ready, sched_node) {

@@ -176,6 +176,8 @@ static void kpool_sched_take_slot_locked(struct kpool_pool *pool,
 		pool->workers++;
 	}
 	kpool_stats_started(pool, task);
+	if (task->def->flags & KPOOL_OPF_OWNER)
+		kpool_owner_ready_locked(pool, task);
 }
 
 /* A waiting task takes a slot. */
@@ -268,6 +270,8 @@ static void kpool_expire_work(struct work_struct *work)
 		kpool_sched_wake(pool);
 		cond_resched();
 	} while (more);
+	/* Expired heads may have held back startable tasks. */
+	kpool_sched_kick(pool);
 }
 
 /*
@@ -308,7 +312,7 @@ static void kpool_sched_run_inline_locked(struct kpool_pool *pool,
 int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 {
 	unsigned long flags;
-	bool start;
+	bool start, owner = false;
 	int ret;
 
 	/* Relative until now (submit_ns is from alloc); far ones clamped. */
@@ -336,6 +340,8 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	kpool_stats_submitted(pool, task);
 	if (start) {
 		kpool_sched_take_slot_locked(pool, task, task->submit_ns);
+		/* READY now: it may be gone as soon as the lock drops. */
+		owner = task->def->flags & KPOOL_OPF_OWNER;
 	} else {
 		task->state = KPOOL_TASK_WAITING;
 		list_add_tail(&task->sched_node, &pool->waitq[task->prio]);
@@ -346,7 +352,9 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
-	if (start) {
+	if (owner) {
+		kpool_owner_notify(pool);
+	} else if (start) {
 		ret = kpool_task_run(task);
 		if (ret != -EIOCBQUEUED) {
 			kpool_task_finish(task, ret);
@@ -378,7 +386,7 @@ void kpool_sched_kick(struct kpool_pool *pool)
 	for (;;) {
 		struct kpool_task *task = NULL;
 		unsigned long flags;
-		bool expired = false;
+		bool owner = false;
 		int ret;
 
 		spin_lock_irqsave(&pool->sched_lock, flags);
@@ -394,20 +402,27 @@ void kpool_sched_kick(struct kpool_pool *pool)
 			/* The clock only when a task starts: most kicks find none. */
 			u64 now = ktime_get_ns();
 
-			expired = task->deadline && now >= task->deadline;
-			if (expired)
-				kpool_sched_complete_locked(pool, task, -ETIME);
-			else
+			if (task->deadline && now >= task->deadline) {
+				/*
+				 * Expiring is the deadline work's job, in
+				 * batches, in process context (a kick may run
+				 * in a timer's softirq); it kicks again.
+				 */
+				queue_work(system_wq, &pool->expire_work);
+				task = NULL;
+			} else {
 				kpool_sched_start_locked(pool, task, now);
+				/* READY now: may be gone once the lock drops. */
+				owner = task->def->flags & KPOOL_OPF_OWNER;
+			}
 		}
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		if (!task)
 			return;
 
 		kpool_sched_wake(pool);
-
-		if (expired) {
-			kpool_task_release(task);
+		if (owner) {
+			kpool_owner_notify(pool);
 			continue;
 		}
 		ret = kpool_task_run(task);

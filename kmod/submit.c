@@ -236,9 +236,10 @@ static void kpool_task_work(struct work_struct *work)
 }
 
 /*
- * Run a started task: inline ops here, owner ops in a thread of their
- * process, the rest on a worker.  Returns -EIOCBQUEUED, or the result of
- * an inline op that completed at once (the caller then finishes the task).
+ * Run a started task: inline ops here, the rest on a worker.  (File ops
+ * are READY from the moment they start, and run in a thread of their
+ * process: owner.c.)  Returns -EIOCBQUEUED, or the result of an inline op
+ * that completed at once (the caller then finishes the task).
  */
 int kpool_task_run(struct kpool_task *task)
 {
@@ -247,10 +248,6 @@ int kpool_task_run(struct kpool_task *task)
 
 	if (task->def->flags & KPOOL_OPF_ISSUE_INLINE)
 		return task->def->issue(task);
-	if (task->def->flags & KPOOL_OPF_OWNER) {
-		kpool_owner_queue(task);
-		return -EIOCBQUEUED;
-	}
 
 	if (task->unbound)
 		kind = KPOOL_WQ_UNBOUND;

@@ -893,6 +893,86 @@ TEST(sigkill_ends_close_promptly)
 	ASSERT_GT(1000 * KP_MS, took);
 }
 
+TEST(exit_does_not_wait_for_running_tasks)
+{
+	uint64_t t0, took;
+	int status;
+	pid_t pid;
+
+	KP_REQUIRE_MODULE();
+	if (kp_param("burn_max_ms") * KP_MS < STUCK_BURN)
+		SKIP(return, "burn_max_ms is below 5000");
+	fflush(NULL);
+	t0 = kp_now_ns();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct kpool_ring r;
+
+		KP_CHECK(kpool_ring_open(&r, 8, NULL) == 0);
+		q_burn(&r, STUCK_BURN, 1)->op_flags =
+			KPOOL_BURN_UNINTERRUPTIBLE;
+		KP_CHECK(kpool_submit(&r) == 1);
+		/* Exits with the pool open: exit releases it. */
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	took = kp_now_ns() - t0;
+	TH_LOG("a child with an uninterruptible 5 s BURN running exited in %.1f ms",
+	       took / 1e6);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_GT(1000 * KP_MS, took);
+}
+
+/* A SIGKILL while own file tasks wait to be run ends the ENTER. */
+TEST(sigkill_ends_an_enter_with_file_tasks_ready)
+{
+	const size_t size = 64u << 20;
+	int status, fd, ready[2];
+	uint64_t t0, took;
+	char path[64], c;
+	pid_t pid;
+
+	KP_REQUIRE_MODULE();
+	if (kp_param("max_arena_mb") < 64)
+		SKIP(return, "max_arena_mb is below 64");
+	snprintf(path, sizeof(path), "/tmp/kpool-kill-%d", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	ASSERT_EQ(0, pipe(ready));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct kpool_ring_params p = { .capacity = 4,
+					       .arena_size = size };
+		struct kpool_ring r;
+
+		KP_CHECK(kpool_ring_open(&r, 8, &p) == 0);
+		/* Four 64 MiB READs, all READY at once; this ENTER runs them. */
+		for (int i = 0; i < 4; i++)
+			kpool_prep_read(kpool_get_sqe(&r), fd, 0, size, 0);
+		KP_CHECK(write(ready[1], "r", 1) == 1);
+		kpool_submit_and_wait(&r, 4);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	close(ready[0]);
+	close(ready[1]);
+	/* Into the first READ: the other three wait READY behind it. */
+	usleep(30000);
+	t0 = kp_now_ns();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	took = kp_now_ns() - t0;
+	close(fd);
+	unlink(path);
+	TH_LOG("SIGKILL ended the child in %.1f ms (%s)", took / 1e6,
+	       WIFSIGNALED(status) ? "killed" : "it had finished");
+	ASSERT_GT(2000 * KP_MS, took);
+}
+
 /* ---- 6. deadlines expire without stalling a CPU ---- */
 
 #define STORM_POOLS	16
