@@ -126,7 +126,8 @@ static void kpool_release_work(struct work_struct *work)
  * complete with -ECANCELED, running ones are stopped where their op
  * allows and otherwise finish; each holds a ref, so wait for them (only
  * this pool's own tasks on kernel workers), then free.  A process that
- * is exiting does not wait, and a fatal signal ends the wait of a close:
+ * is exiting, or a kernel thread, does not wait, and a fatal signal ends
+ * the wait of a close:
  * the rest finishes in the background, and the module cannot unload
  * before it has.
  */
@@ -137,8 +138,11 @@ static int kpool_release(struct inode *inode, struct file *file)
 	trace_kpool_pool_close(pool->id, READ_ONCE(pool->capacity));
 	kpool_sched_cancel(pool, 0, true);
 	percpu_ref_kill(&pool->refs);
-	/* An exiting process's SIGKILL is already dequeued: check the flag. */
-	if ((current->flags & PF_EXITING) ||
+	/*
+	 * An exiting process's SIGKILL is already dequeued, and a kernel
+	 * thread (delayed fput) never gets one: neither waits.
+	 */
+	if ((current->flags & (PF_EXITING | PF_KTHREAD)) ||
 	    wait_for_completion_killable(&pool->refs_done)) {
 		INIT_WORK(&pool->release_work, kpool_release_work);
 		queue_work(kpool_release_wq, &pool->release_work);
