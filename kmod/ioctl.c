@@ -117,11 +117,6 @@ static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 
 	end = kpool_deadline_of(timed, e->timeout_ns);
 	e->submitted = 0;
-	/*
-	 * Our process's ready file tasks first: another process's submitter
-	 * may hold submit_lock waiting for the room they hold (owner.c).
-	 */
-	kpool_owner_serve(pool);
 	if (e->to_submit) {
 		ret = kpool_submit(pool, e->to_submit, end, &e->submitted);
 		/* A full CQ is no error for a caller that waits to reap it. */

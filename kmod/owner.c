@@ -27,10 +27,9 @@
  * process is in the module waits for the next ENTER of that process.
  * Known limit: a pool shared by two processes, blocking, full: while one
  * process's submitter holds submit_lock waiting for room, the other's
- * submitting ENTER waits for that lock and cannot run its own ready task
- * that holds the room (an ENTER that only waits, or one that arrived
- * after the task was ready, runs it).  The wait ends at its timeout or a
- * signal.  The
+ * submitting ENTER runs its own ready tasks before it waits for that lock
+ * (kpool_submit()), but not those that become ready while it waits there.
+ * That wait ends when the holder's does: at its timeout or a signal.  The
  * cq_ring's flags say so (KPOOL_RING_OWNER_WORK) and poll() reports the
  * pool readable, so an event loop knows to call ENTER.  A task whose
  * process has exited is cancelled by the next look at the list; closing

@@ -278,8 +278,17 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 	u64 now;
 
 	*submitted = 0;
-	if (mutex_lock_interruptible(&pool->submit_lock))
-		return -EINTR;
+	if (!mutex_trylock(&pool->submit_lock)) {
+		/*
+		 * Another submitter, maybe of another process sharing the
+		 * pool, waiting for room that our ready file tasks hold:
+		 * run them first (owner.c).  Uncontended, SQEs are taken
+		 * first, so a CANCEL can still reach a ready task.
+		 */
+		kpool_owner_serve(pool);
+		if (mutex_lock_interruptible(&pool->submit_lock))
+			return -EINTR;
+	}
 	/* A drained pool takes nothing, not even a CANCEL or a bad SQE. */
 	if (READ_ONCE(pool->draining)) {
 		ret = -ESHUTDOWN;
