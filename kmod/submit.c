@@ -178,10 +178,11 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 }
 
 /*
- * Free a task: what its prep took, its memory, its pool ref.  Also for
- * tasks that never were (invalid, or refused by a full pool): no CQE.
+ * Free a task: what its prep took, its memory, its pool ref.  After its
+ * CQE, or for tasks that never were (invalid, or refused by a full pool):
+ * no CQE.  Any context.
  */
-static void kpool_task_discard(struct kpool_task *task)
+void kpool_task_release(struct kpool_task *task)
 {
 	struct kpool_pool *pool = task->pool;
 
@@ -196,13 +197,7 @@ static void kpool_task_discard(struct kpool_task *task)
 static void kpool_task_reject(struct kpool_task *task, s32 res)
 {
 	kpool_sched_reject(task->pool, task->user_data, task->op, res);
-	kpool_task_discard(task);
-}
-
-/* Free a completed task: what it holds, its memory, its ref. */
-void kpool_task_release(struct kpool_task *task)
-{
-	kpool_task_discard(task);
+	kpool_task_release(task);
 }
 
 /* Complete a task and free it.  Starts nothing; see kpool_task_done(). */
@@ -341,7 +336,7 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 			done++;
 			continue;
 		}
-		kpool_task_discard(task);
+		kpool_task_release(task);
 		if (err == -EAGAIN && pool->blocking) {
 			err = kpool_sched_wait_room(pool, end);
 			now = ktime_get_ns();

@@ -1170,32 +1170,39 @@ static void offer_to_drained(struct __test_metadata *_metadata,
 	kpool_ring_close(&r);
 }
 
-TEST(drained_pool_takes_no_cancel)
-{
-	struct kpool_sqe sqe = {
-		.op = KPOOL_OP_CANCEL, .addr = 1, .user_data = 99,
-	};
-	struct offer o;
+/* What is offered to a drained pool: a CANCEL, or an SQE with no op. */
+FIXTURE(drained) {
+	int unused;
+};
 
+FIXTURE_VARIANT(drained) {
+	struct kpool_sqe sqe;
+};
+
+FIXTURE_VARIANT_ADD(drained, cancel) {
+	.sqe = { .op = KPOOL_OP_CANCEL, .addr = 1, .user_data = 99 },
+};
+FIXTURE_VARIANT_ADD(drained, invalid_sqe) {
+	.sqe = { .op = 200, .user_data = 99 },
+};
+
+FIXTURE_SETUP(drained)
+{
 	KP_REQUIRE_MODULE();
-	offer_to_drained(_metadata, &sqe, &o);
-	TH_LOG("ENTER of a CANCEL: %d, took %u; %u CQEs, %u left in the SQ",
-	       o.ret, o.submitted, o.cqes, o.left);
-	ASSERT_EQ(-ESHUTDOWN, o.ret);
-	ASSERT_EQ(0, o.submitted);
-	ASSERT_EQ(0, o.cqes);
-	ASSERT_EQ(1, o.left);
 }
 
-TEST(drained_pool_takes_no_invalid_sqe)
+FIXTURE_TEARDOWN(drained)
 {
-	struct kpool_sqe sqe = { .op = 200, .user_data = 99 };	/* no op */
+}
+
+TEST_F(drained, pool_takes_nothing)
+{
+	struct kpool_sqe sqe = variant->sqe;
 	struct offer o;
 
-	KP_REQUIRE_MODULE();
 	offer_to_drained(_metadata, &sqe, &o);
-	TH_LOG("ENTER of an unknown op: %d, took %u; %u CQEs, %u left in the SQ",
-	       o.ret, o.submitted, o.cqes, o.left);
+	TH_LOG("ENTER of op %u: %d, took %u; %u CQEs, %u left in the SQ",
+	       sqe.op, o.ret, o.submitted, o.cqes, o.left);
 	ASSERT_EQ(-ESHUTDOWN, o.ret);
 	ASSERT_EQ(0, o.submitted);
 	ASSERT_EQ(0, o.cqes);
