@@ -72,7 +72,7 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 	p->capacity = capacity;
 	p->max_waiting = max_waiting;
 	p->features = KPOOL_FEAT_NODROP | KPOOL_FEAT_OWNER_CONTEXT |
-		      KPOOL_FEAT_INLINE;
+		      KPOOL_FEAT_INLINE | (KPOOL_HAVE_CALL ? KPOOL_FEAT_CALL : 0);
 	kpool_rings_report(pool, p);
 	ret = kpool_ucmd_respond(ucmd, sizeof(*p));
 	if (ret) {
@@ -184,6 +184,30 @@ static int kpool_ioc_stats(struct kpool_ucmd *ucmd)
 	return kpool_ucmd_respond(ucmd, sizeof(*st));
 }
 
+static int kpool_ioc_work(struct kpool_ucmd *ucmd)
+{
+	const u32 known = KPOOL_WORK_DONE | KPOOL_WORK_LEAVE | KPOOL_WORK_TIMEOUT;
+	struct kpool_work *w = ucmd->cmd;
+	struct kpool_pool *pool = ucmd->pool;
+	bool timed = w->flags & KPOOL_WORK_TIMEOUT;
+	int ret, err;
+
+	if (!KPOOL_HAVE_CALL)
+		return -EOPNOTSUPP;
+	if (!kpool_pool_ready(pool))
+		return -EBADFD;
+	if ((w->flags & ~known) || !kpool_all_zero(w->resv, ARRAY_SIZE(w->resv)))
+		return -EINVAL;
+	if (!timed && w->timeout_ns)
+		return -EINVAL;
+	ret = kpool_worker_work(pool, w, kpool_deadline_of(timed, w->timeout_ns));
+	if (ret == -EINVAL || ret == -EBUSY)
+		return ret;
+	/* Even after a failed wait: the caller learns its report went. */
+	err = kpool_ucmd_respond(ucmd, sizeof(*w));
+	return ret ? ret : err;
+}
+
 static int kpool_ioc_probe(struct kpool_ucmd *ucmd)
 {
 	struct kpool_probe *p = ucmd->cmd;
@@ -204,6 +228,7 @@ union kpool_ucmd_buffer {
 	struct kpool_tune tune;
 	struct kpool_drain drain;
 	struct kpool_stats stats;
+	struct kpool_work work;
 };
 
 struct kpool_ioctl_op {
@@ -230,6 +255,7 @@ static const struct kpool_ioctl_op kpool_ioctl_ops[] = {
 	KPOOL_IOCTL_OP(KPOOL_IOC_TUNE, kpool_ioc_tune, struct kpool_tune, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_DRAIN, kpool_ioc_drain, struct kpool_drain, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_STATS, kpool_ioc_stats, struct kpool_stats, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_WORK, kpool_ioc_work, struct kpool_work, resv),
 };
 
 /* A handful of rows: a scan costs no more than an index, and is simpler. */

@@ -53,6 +53,7 @@ struct kpool_kernel_ring {
 	u32 sq_head ____cacheline_aligned_in_smp;
 	u32 cq_tail ____cacheline_aligned_in_smp;
 	u32 flags;		/* KPOOL_RING_*, under sched_lock */
+	u32 workers[KPOOL_POOL_WORKERS] ____cacheline_aligned_in_smp;
 	struct kpool_cqe cqes[] ____cacheline_aligned_in_smp;
 };
 
@@ -141,6 +142,17 @@ struct kpool_pool {
 	wait_queue_head_t	room_wait;	/* blocked submitters */
 	wait_queue_head_t	idle_wait;	/* DRAIN */
 	struct kpool_pool_stats	stats;
+
+	/*
+	 * The program's worker threads (worker.c), under sched_lock: every
+	 * registered one on worker_list in a slot of worker_slots, the parked
+	 * ones also on idle_workers, most recently parked first.
+	 */
+	struct list_head	worker_list;
+	struct list_head	idle_workers;
+	unsigned long		worker_slots;	/* KPOOL_POOL_WORKERS bits */
+	u32			nr_workers;
+	u64			work_seq;	/* the last token given */
 
 	/*
 	 * Deadlines of waiting tasks: one timer per pool, at the earliest
@@ -253,6 +265,11 @@ struct kpool_op_def {
  *	Started later, or with KPOOL_SQE_ASYNC or a placement, it runs on a
  *	kernel worker.
  *
+ * KPOOL_OPF_USER: the program's own code (CALL): starts only when a
+ *	worker thread of the submitting process is parked in KPOOL_IOC_WORK,
+ *	and is given to it (worker.c); the op has no issue().  Its cancel
+ *	only tells the function.
+ *
  * Every other op runs on a kernel worker, and must give the same result
  * whoever runs it: arithmetic on the arena.
  */
@@ -261,6 +278,7 @@ struct kpool_op_def {
 #define KPOOL_OPF_LONG		BIT(2)
 #define KPOOL_OPF_OWNER		BIT(3)
 #define KPOOL_OPF_INLINE	BIT(4)
+#define KPOOL_OPF_USER		BIT(5)
 
 /* ops.c */
 const struct kpool_op_def *kpool_op_lookup(unsigned int op);
@@ -308,6 +326,40 @@ bool kpool_owner_has_mine(struct kpool_pool *pool);
 void kpool_owner_serve(struct kpool_pool *pool);
 void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool);
 
+/* worker.c, or nothing without preempt notifiers (KPOOL_FEAT_CALL) */
+#ifdef CONFIG_PREEMPT_NOTIFIERS
+#define KPOOL_HAVE_CALL	1
+void kpool_workers_init(struct kpool_pool *pool);
+bool kpool_worker_available_locked(struct kpool_pool *pool,
+				   const struct kpool_task *task);
+void kpool_worker_give_locked(struct kpool_pool *pool, struct kpool_task *task);
+int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
+		      ktime_t end);
+void kpool_workers_wake(struct kpool_pool *pool);
+void kpool_workers_detach(struct kpool_pool *pool);
+void kpool_workers_exit(void);
+#else
+#define KPOOL_HAVE_CALL	0
+static inline void kpool_workers_init(struct kpool_pool *pool) { }
+static inline bool kpool_worker_available_locked(struct kpool_pool *pool,
+						 const struct kpool_task *task)
+{
+	return false;
+}
+
+static inline void kpool_worker_give_locked(struct kpool_pool *pool,
+					    struct kpool_task *task) { }
+static inline int kpool_worker_work(struct kpool_pool *pool,
+				    struct kpool_work *w, ktime_t end)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void kpool_workers_wake(struct kpool_pool *pool) { }
+static inline void kpool_workers_detach(struct kpool_pool *pool) { }
+static inline void kpool_workers_exit(void) { }
+#endif
+
 /* stats.c */
 void kpool_stats_submitted(struct kpool_pool *pool, struct kpool_task *task);
 void kpool_stats_started(struct kpool_pool *pool, struct kpool_task *task);
@@ -337,6 +389,7 @@ void kpool_user_uncharge(struct kpool_pool *pool);
 long kpool_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* main.c */
+void kpool_release_queue(struct work_struct *work);
 extern unsigned int kpool_max_entries;
 extern unsigned int kpool_max_capacity;
 extern unsigned int kpool_burn_max_ms;

@@ -97,6 +97,15 @@ static int kpool_open(struct inode *inode, struct file *file)
 /* A close that a fatal signal interrupted finishes on this workqueue. */
 static struct workqueue_struct *kpool_release_wq;
 
+/*
+ * Work that must finish before the module goes (a close in the background,
+ * a dead worker thread's cleanup): exit destroys this queue first.
+ */
+void kpool_release_queue(struct work_struct *work)
+{
+	queue_work(kpool_release_wq, work);
+}
+
 /* Every task is gone: free the pool. */
 static void kpool_pool_free(struct kpool_pool *pool)
 {
@@ -136,6 +145,7 @@ static int kpool_release(struct inode *inode, struct file *file)
 	struct kpool_pool *pool = file->private_data;
 
 	trace_kpool_pool_close(pool->id, READ_ONCE(pool->capacity));
+	kpool_workers_detach(pool);
 	kpool_sched_cancel(pool, 0, true);
 	percpu_ref_kill(&pool->refs);
 	/*
@@ -145,7 +155,7 @@ static int kpool_release(struct inode *inode, struct file *file)
 	if ((current->flags & (PF_EXITING | PF_KTHREAD)) ||
 	    wait_for_completion_killable(&pool->refs_done)) {
 		INIT_WORK(&pool->release_work, kpool_release_work);
-		queue_work(kpool_release_wq, &pool->release_work);
+		kpool_release_queue(&pool->release_work);
 		return 0;
 	}
 	kpool_pool_free(pool);
@@ -243,6 +253,7 @@ static void __exit kpool_exit(void)
 	/* First: closes finishing in the background wait for task workers. */
 	destroy_workqueue(kpool_release_wq);
 	kpool_tasks_exit();
+	kpool_workers_exit();
 	/* A pool's last ref may drop in an RCU callback running our code. */
 	rcu_barrier();
 }

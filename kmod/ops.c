@@ -11,7 +11,7 @@
 #include "kpool.h"
 #include "ops.h"
 
-static const struct kpool_op_def kpool_op_defs[] = {
+static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 	[KPOOL_OP_NOP] = {
 		.name		= "nop",
 		.prep		= kpool_nop_prep,
@@ -82,9 +82,15 @@ static const struct kpool_op_def kpool_op_defs[] = {
 		.cancel		= kpool_task_cancel_cooperative,
 		.flags		= KPOOL_OPF_LONG,
 	},
+#if KPOOL_HAVE_CALL
+	[KPOOL_OP_CALL] = {
+		.name		= "call",
+		.prep		= kpool_call_prep,
+		.cancel		= kpool_call_cancel,
+		.flags		= KPOOL_OPF_USER,
+	},
+#endif
 };
-
-static_assert(ARRAY_SIZE(kpool_op_defs) == KPOOL_OP_LAST);
 
 /* A row without prep is a number the uapi reserves but this module lacks. */
 static bool kpool_op_supported(const struct kpool_op_def *def)
@@ -129,15 +135,19 @@ int kpool_ops_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(kpool_op_defs); i++) {
 		const struct kpool_op_def *def = &kpool_op_defs[i];
+		/* A user function has no issue(): a worker runs it. */
+		bool user = def->flags & KPOOL_OPF_USER;
 
 		if (!kpool_op_supported(def))
 			continue;
-		if (!def->name || !def->issue ||
+		if (!def->name || !def->issue != user ||
 		    strlen(def->name) >= sizeof_field(struct kpool_probe_op, name) ||
 		    ((def->flags & KPOOL_OPF_CONTROL) &&
 		     (def->flags & ~KPOOL_OPF_CONTROL || def->cancel)) ||
 		    ((def->flags & KPOOL_OPF_OWNER) &&
 		     (def->flags & ~KPOOL_OPF_OWNER)) ||
+		    ((def->flags & KPOOL_OPF_USER) &&
+		     (def->flags & ~KPOOL_OPF_USER || !def->cancel)) ||
 		    ((def->flags & KPOOL_OPF_INLINE) &&
 		     (def->flags & ~(KPOOL_OPF_INLINE | KPOOL_OPF_LONG)))) {
 			pr_err("kpool: op %d has an incomplete table row\n", i);

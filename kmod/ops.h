@@ -40,4 +40,8 @@ int kpool_crc32c_issue(struct kpool_task *task);
 int kpool_sha256_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
 int kpool_sha256_issue(struct kpool_task *task);
 
+/* worker.c */
+int kpool_call_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+int kpool_call_cancel(struct kpool_task *task);
+
 #endif /* KPOOL_OPS_H */

@@ -84,6 +84,7 @@ void kpool_owner_notify(struct kpool_pool *pool)
 		wake_up_all(&pool->room_wait);
 	if (wq_has_sleeper(&pool->idle_wait))
 		wake_up_all(&pool->idle_wait);
+	kpool_workers_wake(pool);
 }
 
 /*

@@ -188,6 +188,7 @@ void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p)
 	p->off.cq_tail = offsetof(struct kpool_kernel_ring, cq_tail);
 	p->off.cqes = offsetof(struct kpool_kernel_ring, cqes);
 	p->off.flags = offsetof(struct kpool_kernel_ring, flags);
+	p->off.workers = offsetof(struct kpool_kernel_ring, workers);
 }
 
 /*

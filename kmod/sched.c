@@ -55,6 +55,7 @@ void kpool_sched_init(struct kpool_pool *pool)
 	kpool_hrtimer_setup(&pool->deadline_timer, kpool_deadline_fired);
 	INIT_WORK(&pool->expire_work, kpool_expire_work);
 	pool->deadline_next = KTIME_MAX;
+	kpool_workers_init(pool);
 }
 
 /* Once no task is left: nothing may touch the pool afterwards. */
@@ -70,17 +71,35 @@ void kpool_sched_stop_timers(struct kpool_pool *pool)
 bool kpool_task_needs_worker(const struct kpool_task *task)
 {
 	return !task->run_inline &&
-		!(task->def->flags & (KPOOL_OPF_ISSUE_INLINE |
-				      KPOOL_OPF_CONTROL | KPOOL_OPF_OWNER));
+		!(task->def->flags & (KPOOL_OPF_ISSUE_INLINE | KPOOL_OPF_CONTROL |
+				      KPOOL_OPF_OWNER | KPOOL_OPF_USER));
 }
 
-/* May @task take a slot now (nothing waiting ahead of it considered)? */
+/*
+ * May @task take a slot now (nothing waiting ahead of it considered)?  A
+ * task for a kernel worker needs a worker place, a user function a parked
+ * worker thread of its process.
+ */
 static bool kpool_sched_can_start_locked(struct kpool_pool *pool,
 					 const struct kpool_task *task)
 {
-	return pool->running < pool->capacity &&
-		(!kpool_task_needs_worker(task) ||
-		 pool->workers < READ_ONCE(kpool_max_workers));
+	if (pool->running >= pool->capacity)
+		return false;
+	if (task->def->flags & KPOOL_OPF_USER)
+		return kpool_worker_available_locked(pool, task);
+	return !kpool_task_needs_worker(task) ||
+		pool->workers < READ_ONCE(kpool_max_workers);
+}
+
+/*
+ * Does the task leave the starter's hands when it starts?  A file task is
+ * READY for its process's threads (and they must be told), a user
+ * function given to a worker thread, which is woken already.
+ */
+static bool kpool_task_handed_off(const struct kpool_task *task, bool *notify)
+{
+	*notify = task->def->flags & KPOOL_OPF_OWNER;
+	return task->def->flags & (KPOOL_OPF_OWNER | KPOOL_OPF_USER);
 }
 
 /*
@@ -110,6 +129,9 @@ static void kpool_sched_wake(struct kpool_pool *pool)
 	if (wq_has_sleeper(&pool->idle_wait) &&
 	    !READ_ONCE(pool->running) && !READ_ONCE(pool->waiting))
 		wake_up_all(&pool->idle_wait);
+	/* Parked worker threads go home once nothing can come. */
+	if (READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting))
+		kpool_workers_wake(pool);
 }
 
 /*
@@ -178,6 +200,8 @@ static void kpool_sched_take_slot_locked(struct kpool_pool *pool,
 	kpool_stats_started(pool, task);
 	if (task->def->flags & KPOOL_OPF_OWNER)
 		kpool_owner_ready_locked(pool, task);
+	else if (task->def->flags & KPOOL_OPF_USER)
+		kpool_worker_give_locked(pool, task);
 }
 
 /* A waiting task takes a slot. */
@@ -312,7 +336,7 @@ static void kpool_sched_run_inline_locked(struct kpool_pool *pool,
 int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 {
 	unsigned long flags;
-	bool start, owner = false;
+	bool start, handed = false, notify = false;
 	int ret;
 
 	/* Relative until now (submit_ns is from alloc); far ones clamped. */
@@ -340,8 +364,8 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	kpool_stats_submitted(pool, task);
 	if (start) {
 		kpool_sched_take_slot_locked(pool, task, task->submit_ns);
-		/* READY now: it may be gone as soon as the lock drops. */
-		owner = task->def->flags & KPOOL_OPF_OWNER;
+		/* READY or given now: may be gone as soon as the lock drops. */
+		handed = kpool_task_handed_off(task, &notify);
 	} else {
 		task->state = KPOOL_TASK_WAITING;
 		list_add_tail(&task->sched_node, &pool->waitq[task->prio]);
@@ -352,9 +376,9 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
-	if (owner) {
+	if (notify)
 		kpool_owner_notify(pool);
-	} else if (start) {
+	if (!handed && start) {
 		ret = kpool_task_run(task);
 		if (ret != -EIOCBQUEUED) {
 			kpool_task_finish(task, ret);
@@ -386,7 +410,7 @@ void kpool_sched_kick(struct kpool_pool *pool)
 	for (;;) {
 		struct kpool_task *task = NULL;
 		unsigned long flags;
-		bool owner = false;
+		bool handed = false, notify = false;
 		int ret;
 
 		spin_lock_irqsave(&pool->sched_lock, flags);
@@ -412,8 +436,8 @@ void kpool_sched_kick(struct kpool_pool *pool)
 				task = NULL;
 			} else {
 				kpool_sched_start_locked(pool, task, now);
-				/* READY now: may be gone once the lock drops. */
-				owner = task->def->flags & KPOOL_OPF_OWNER;
+				/* READY or given: may be gone once unlocked. */
+				handed = kpool_task_handed_off(task, &notify);
 			}
 		}
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
@@ -421,10 +445,10 @@ void kpool_sched_kick(struct kpool_pool *pool)
 			return;
 
 		kpool_sched_wake(pool);
-		if (owner) {
+		if (notify)
 			kpool_owner_notify(pool);
+		if (handed)
 			continue;
-		}
 		ret = kpool_task_run(task);
 		if (ret != -EIOCBQUEUED)
 			kpool_task_finish(task, ret);
@@ -611,6 +635,7 @@ int kpool_sched_drain(struct kpool_pool *pool, ktime_t end)
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 	/* Blocked submitters must see draining and give up. */
 	wake_up_all(&pool->room_wait);
+	kpool_workers_wake(pool);
 
 	ret = kpool_wait_serving(pool, pool->idle_wait,
 				 !READ_ONCE(pool->running) &&

@@ -174,6 +174,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 {
 	struct kpool_task_glance oldest_wait = { }, oldest_run = { };
 	u32 capacity, max_waiting, running, waiting, workers, ready;
+	u32 threads;
 	u64 submitted, started, completed, failed, cancelled, timed_out;
 	u64 rejected, now = ktime_get_ns();
 	const struct kpool_task *task;
@@ -192,6 +193,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	waiting = pool->waiting;
 	workers = pool->workers;
 	ready = pool->owner_ready_count;
+	threads = pool->nr_workers;
 	submitted = pool->stats.total.submitted;
 	started = pool->stats.total.started;
 	completed = pool->stats.total.completed;
@@ -222,6 +224,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	seq_printf(m, "running:\t%u\nwaiting:\t%u\n", running, waiting);
 	seq_printf(m, "on_workers:\t%u\nready_for_owner:\t%u\n", workers,
 		   ready);
+	seq_printf(m, "worker_threads:\t%u\n", threads);
 	seq_printf(m, "sq_head:\t%u\nsq_tail:\t%u\n",
 		   READ_ONCE(pool->kring->sq_head),
 		   READ_ONCE(pool->user->sq_tail));

@@ -145,7 +145,7 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 	task->deadline = sqe->deadline_ns;	/* made absolute at accept */
 	ret = task->def->prep(task, sqe);
 	task->prepped = !ret;
-	if (!ret && (task->def->flags & KPOOL_OPF_OWNER))
+	if (!ret && (task->def->flags & (KPOOL_OPF_OWNER | KPOOL_OPF_USER)))
 		task->owner = get_pid(task_tgid(current));
 	return ret;
 }

@@ -287,6 +287,7 @@ TEST_F(probe, lists_every_op)
 		[KPOOL_OP_COPY] = "copy",
 		[KPOOL_OP_CRC32C] = "crc32c",
 		[KPOOL_OP_SHA256] = "sha256",
+		[KPOOL_OP_CALL] = "call",
 	};
 	int op;
 

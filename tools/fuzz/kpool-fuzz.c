@@ -14,7 +14,10 @@
  *          (mostly plausible) ops, flags, fds, arena ranges, deadlines,
  *          priorities, CPUs and user_data, and CANCELs of recent tasks.
  *          Every SQE the module took must yield exactly one CQE with
- *          its user_data.  Some rounds then corrupt the ring indices the
+ *          its user_data.  Some rounds have worker threads for CALL
+ *          tasks (KPOOL_IOC_WORK) that misbehave: they report tokens
+ *          they were not given, report twice, try to leave holding a
+ *          task, or exit holding one (its CQE must still come).  Some rounds then corrupt the ring indices the
  *          program owns (a garbage SQ tail, the CQ head moved back or far
  *          forward) and check only that the module survives.
  *  race    lifecycle events while tasks fly: close and munmap from one
@@ -114,6 +117,7 @@ static void fuzz_ioctls(void)
 	static const unsigned long cmds[] = {
 		KPOOL_IOC_SETUP, KPOOL_IOC_ENTER, KPOOL_IOC_PROBE,
 		KPOOL_IOC_TUNE, KPOOL_IOC_DRAIN, KPOOL_IOC_STATS,
+		KPOOL_IOC_WORK,
 	};
 	unsigned char buf[8192];
 	int fd = open("/dev/kpool", O_RDWR | O_CLOEXEC), i, n = 20 + below(40);
@@ -121,7 +125,7 @@ static void fuzz_ioctls(void)
 	if (fd < 0)
 		return;
 	for (i = 0; i < n; i++) {
-		unsigned long cmd = chance(90) ? cmds[below(6)] :
+		unsigned long cmd = chance(90) ? cmds[below(7)] :
 			_IO(KPOOL_IOC_MAGIC, below(256)) | (rnd() & 0x3fff0000);
 		__u32 size;
 
@@ -153,6 +157,12 @@ static void fuzz_ioctls(void)
 				(chance(50) ? KPOOL_ENTER_GETEVENTS : 0);
 			e->timeout_ns = below(1000000);
 			e->min_complete = below(4);
+		} else if (cmd == KPOOL_IOC_WORK) {
+			struct kpool_work *w = (void *)buf;
+
+			/* never park forever; this thread may become a worker */
+			w->flags |= KPOOL_WORK_TIMEOUT;
+			w->timeout_ns = below(1000000);
 		} else if (cmd == KPOOL_IOC_ENTER || cmd == KPOOL_IOC_DRAIN) {
 			continue;	/* random bytes might wait unbounded */
 		}
@@ -187,9 +197,67 @@ static void fuzz_ioctls(void)
 /* ---- tasks ---- */
 
 #define MAX_INFLIGHT	4096
+#define MAX_WORKERS	3
+
+/* A worker thread for CALL tasks, and the ways it misbehaves. */
+struct fuzz_worker {
+	pthread_t thread;
+	int fd;
+	uint64_t seed;
+	volatile int *stop;
+	int *alive;		/* the last one never exits holding a task */
+};
+
+static void *fuzz_worker(void *arg)
+{
+	struct fuzz_worker *fw = arg;
+	struct kpool_work w = { .size = sizeof(w) };
+	uint64_t z = fw->seed;
+	__u64 held = 0;
+
+	while (!*fw->stop) {
+		unsigned int r = (z = z * 6364136223846793005ull + 1) >> 33;
+
+		w.flags = KPOOL_WORK_TIMEOUT;
+		w.timeout_ns = 1000000;
+		w.token = held;
+		if (held) {
+			w.flags |= KPOOL_WORK_DONE;
+			w.res = (int)(r % 7) - 3;
+			if (r % 100 < 3)
+				w.token = held + 1 + r % 5;	/* not ours */
+			else if (r % 100 < 5 &&
+				 __atomic_sub_fetch(fw->alive, 1, __ATOMIC_SEQ_CST))
+				pthread_exit(NULL);	/* the module completes it */
+			else if (r % 100 < 5)
+				__atomic_add_fetch(fw->alive, 1, __ATOMIC_SEQ_CST);
+			else if (r % 100 < 7)
+				w.flags = KPOOL_WORK_LEAVE;	/* holding: EBUSY */
+		} else if (r % 100 < 3) {
+			w.flags |= KPOOL_WORK_DONE;	/* nothing to report */
+			w.token = r;
+		}
+		if (ioctl(fw->fd, KPOOL_IOC_WORK, &w) == 0 && w.token) {
+			held = w.token;
+			if (r % 100 == 99) {	/* report twice */
+				w.flags = KPOOL_WORK_DONE | KPOOL_WORK_LEAVE;
+				ioctl(fw->fd, KPOOL_IOC_WORK, &w);
+				ioctl(fw->fd, KPOOL_IOC_WORK, &w);
+				held = 0;
+			}
+		} else if (w.flags & KPOOL_WORK_DONE && w.token == held) {
+			held = 0;	/* reported, even if the wait failed */
+		}
+	}
+	w.flags = KPOOL_WORK_LEAVE | (held ? KPOOL_WORK_DONE : 0);
+	w.token = held;
+	w.timeout_ns = 0;
+	ioctl(fw->fd, KPOOL_IOC_WORK, &w);
+	return NULL;
+}
 
 static void random_sqe(struct kpool_sqe *sqe, const struct kpool_ring *r,
-		       __u64 user_data, __u64 recent)
+		       __u64 user_data, __u64 recent, int have_workers)
 {
 	__u64 arena = r->arena_size;
 
@@ -203,6 +271,12 @@ static void random_sqe(struct kpool_sqe *sqe, const struct kpool_ring *r,
 	case KPOOL_OP_BURN:
 		sqe->off = below(200000);
 		sqe->op_flags = chance(10) ? KPOOL_BURN_UNINTERRUPTIBLE : 0;
+		break;
+	case KPOOL_OP_CALL:
+		sqe->addr = rnd();
+		sqe->off = rnd();
+		if (chance(3))
+			sqe->len = rnd();
 		break;
 	case KPOOL_OP_CANCEL:
 		sqe->addr = chance(80) && recent ? recent - below(64) : rnd();
@@ -239,8 +313,8 @@ static void random_sqe(struct kpool_sqe *sqe, const struct kpool_ring *r,
 			}
 		}
 	}
-	if (chance(20))
-		sqe->deadline_ns = below(2000000);
+	if (chance(20) || (sqe->op == KPOOL_OP_CALL && !have_workers))
+		sqe->deadline_ns = below(2000000);	/* none runs it: expire */
 	if (chance(20))
 		sqe->prio = below(3);
 	if (chance(10)) {
@@ -271,12 +345,23 @@ static void fuzz_tasks(unsigned long budget)
 	};
 	unsigned int entries = 1u << (2 + below(7));
 	unsigned long taken = 0, reaped = 0, i;
+	struct fuzz_worker fw[MAX_WORKERS];
 	struct kpool_ring r;
-	int corrupt = chance(10);
+	int corrupt = chance(10), nr_workers = 0;
+	volatile int stop = 0;
+	int alive;
 
 	if (kpool_ring_open(&r, entries, &p))
 		return;
 	st.rounds++;
+	if ((r.features & KPOOL_FEAT_CALL) && chance(50)) {
+		nr_workers = alive = 1 + below(MAX_WORKERS);
+		for (i = 0; i < (unsigned long)nr_workers; i++) {
+			fw[i] = (struct fuzz_worker){ .fd = r.fd, .seed = rnd(),
+						      .stop = &stop, .alive = &alive };
+			pthread_create(&fw[i].thread, NULL, fuzz_worker, &fw[i]);
+		}
+	}
 	if (budget > sizeof(seen))
 		budget = sizeof(seen);
 	memset(seen, 0, budget);
@@ -291,7 +376,7 @@ static void fuzz_tasks(unsigned long budget)
 
 			if (!sqe)
 				break;
-			random_sqe(sqe, &r, i, i);
+			random_sqe(sqe, &r, i, i, nr_workers);
 			i++;
 		}
 		ret = kpool_submit(&r);
@@ -328,6 +413,9 @@ static void fuzz_tasks(unsigned long budget)
 		kpool_cqe_seen(&r, cqe);
 	}
 	st.tasks += taken;
+	stop = 1;
+	for (i = 0; i < (unsigned long)nr_workers; i++)
+		pthread_join(fw[i].thread, NULL);
 	if (corrupt) {
 		/* Indices the program owns, made nonsense: the module must cope. */
 		st.corrupt_rounds++;
@@ -378,7 +466,7 @@ static void race_round(void)
 	for (i = 0; i < 48; i++) {
 		struct kpool_sqe *sqe = kpool_get_sqe(&r);
 
-		random_sqe(sqe, &r, 1000000 + i, 0);
+		random_sqe(sqe, &r, 1000000 + i, 0, 0);
 		if (chance(30))
 			kpool_prep_timeout(sqe, below(20000000));
 	}

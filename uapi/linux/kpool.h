@@ -21,6 +21,8 @@
  *    such tasks wait for an ENTER of their process, the cq_ring's flags
  *    word has KPOOL_RING_OWNER_WORK set and poll() reports the pool
  *    readable.
+ *  - CALL (a function of the program) runs in one of the program's own
+ *    worker threads, parked in KPOOL_IOC_WORK (KPOOL_FEAT_CALL).
  *  - TIMEOUT is a timer; CANCEL runs in ENTER.
  *  - NOP runs inline in the submitting ENTER when it can (KPOOL_FEAT_INLINE).
  *  - BURN, COPY, CRC32C and SHA256 (and NOPs that cannot run inline) are
@@ -73,6 +75,7 @@ enum kpool_op {
 	KPOOL_OP_COPY = 7,	/* memmove within the arena */
 	KPOOL_OP_CRC32C = 8,	/* CRC32C of an arena range, into the CQE */
 	KPOOL_OP_SHA256 = 9,	/* SHA-256 of arena ranges, into the arena */
+	KPOOL_OP_CALL = 10,	/* a function of the program, run by its worker */
 
 	KPOOL_OP_LAST		/* not an op: how many this header knows */
 };
@@ -154,6 +157,19 @@ enum kpool_op {
  *          -ECANCELED or -ETIME; with op_flags KPOOL_BURN_UNINTERRUPTIBLE
  *          CANCEL cannot stop it (-EALREADY).  Runs on a CPU-intensive
  *          workqueue, so it never holds back other work of its CPU.
+ * CALL:    addr and off are the program's (by convention a function and
+ *          its argument): the module only hands them to a worker thread
+ *          of the submitting process parked in KPOOL_IOC_WORK, which runs
+ *          the function in user space and reports its result (see
+ *          KPOOL_IOC_WORK).  fd, len and op_flags must be 0.  The task
+ *          starts only when such a worker is parked, so a slot is never
+ *          held by a call that no thread can run.  res: what the worker
+ *          reported; -EOWNERDEAD its worker thread exited while it ran;
+ *          -ECANCELED the pool closed while it ran.  Cancel and deadline
+ *          of a running CALL only tell the function (the cq_ring's
+ *          worker word, and the deadline WORK reports): it ends when it
+ *          returns, and a cancelled call then completes with -ECANCELED
+ *          unless it returned an error.
  *
  * A deadline too far to represent is clamped to the farthest one (it then
  * never expires).
@@ -221,7 +237,8 @@ struct kpool_ring_offsets {
 	__u32	cq_tail;	/* in cq_ring, written by the module */
 	__u32	cqes;		/* in cq_ring: the struct kpool_cqe array */
 	__u32	flags;		/* in cq_ring: KPOOL_RING_*, read-only */
-	__u32	resv[2];
+	__u32	workers;	/* in cq_ring: __u32[KPOOL_POOL_WORKERS] */
+	__u32	resv0;
 };
 
 /*
@@ -232,6 +249,17 @@ struct kpool_ring_offsets {
  * that shares the pool.
  */
 #define KPOOL_RING_OWNER_WORK	0x00000001U
+
+/*
+ * Worker words (KPOOL_FEAT_CALL): the cq_ring holds one __u32 per worker
+ * slot (kpool_work.slot), at off.workers.  The module clears a worker's
+ * word when it gives it a task, and sets KPOOL_WORKER_CANCEL in it when
+ * that task is cancelled while it runs: a long function polls it (with a
+ * load-acquire) to stop early.  A pool has at most KPOOL_POOL_WORKERS
+ * worker threads at a time.
+ */
+#define KPOOL_POOL_WORKERS	64
+#define KPOOL_WORKER_CANCEL	0x00000001U
 
 /*
  * Features (kpool_setup.features): what this module guarantees.
@@ -250,10 +278,16 @@ struct kpool_ring_offsets {
  * ENTER returns, and it held its capacity slot while it ran.  A task that
  * has to wait, or carries KPOOL_SQE_ASYNC or a placement, runs on a kernel
  * worker instead.
+ *
+ * KPOOL_FEAT_CALL: KPOOL_OP_CALL and KPOOL_IOC_WORK exist: the pool runs
+ * the program's own functions in the program's own threads.  (A kernel
+ * built without CONFIG_PREEMPT_NOTIFIERS lacks them: the module must see
+ * a worker thread exit to complete its task.)
  */
 #define KPOOL_FEAT_NODROP		0x00000001U
 #define KPOOL_FEAT_OWNER_CONTEXT	0x00000002U
 #define KPOOL_FEAT_INLINE		0x00000004U
+#define KPOOL_FEAT_CALL			0x00000008U
 
 /*
  * KPOOL_IOC_SETUP: size the rings and the pool of a freshly opened file
@@ -467,6 +501,50 @@ struct kpool_stats {
 	__u64	resv[3];
 };
 
+/*
+ * KPOOL_IOC_WORK: the calling thread works for the pool (KPOOL_FEAT_CALL).
+ * Its first call makes it one of the pool's worker threads (at most
+ * KPOOL_POOL_WORKERS at a time, else EBUSY).  Each call may first report
+ * the result of the task the previous call gave it (KPOOL_WORK_DONE with
+ * that task's token and res: the task completes with res), then parks
+ * the thread until the module gives it the next CALL task of its own
+ * process: the reply names it (token, user_data, fn = the SQE's addr,
+ * arg = its off, deadline_ns on CLOCK_MONOTONIC or 0, slot = this
+ * worker's word in the cq_ring).  The module decides which task starts
+ * and when (capacity, priority, deadlines hold across every op); while
+ * parked, the thread also runs its process's ready file tasks.
+ *
+ *  - KPOOL_WORK_DONE: report; token must be the one this thread holds
+ *    (EINVAL otherwise: a task not given to it, or already reported).  A
+ *    report is taken whatever the rest of the call does.
+ *  - KPOOL_WORK_LEAVE: after any report, stop being a worker and return
+ *    0 at once.  A worker that holds a task must report it to leave
+ *    (EBUSY).
+ *  - KPOOL_WORK_TIMEOUT: park at most timeout_ns, then fail with ETIME.
+ *
+ * Errors: EINVAL, EBUSY, ETIME, EINTR (a signal; the worker stays
+ * registered), ESHUTDOWN (the pool is draining and nothing waits: no task
+ * will come), EBADFD (no SETUP yet), EOPNOTSUPP (no KPOOL_FEAT_CALL).  A
+ * worker thread that exits holding a task completes it with -EOWNERDEAD.
+ */
+#define KPOOL_WORK_DONE		0x00000001U
+#define KPOOL_WORK_LEAVE	0x00000002U
+#define KPOOL_WORK_TIMEOUT	0x00000004U
+
+struct kpool_work {
+	__u32	size;
+	__u32	flags;			/* KPOOL_WORK_* */
+	__u64	token;			/* in with DONE; out: the task's (0: none) */
+	__s32	res;			/* in with DONE: the task's result */
+	__u32	slot;			/* out */
+	__u64	timeout_ns;		/* with KPOOL_WORK_TIMEOUT */
+	__u64	user_data;		/* out */
+	__u64	fn;			/* out: the CALL's addr */
+	__u64	arg;			/* out: the CALL's off */
+	__u64	deadline_ns;		/* out: CLOCK_MONOTONIC ns, 0: none */
+	__u64	resv[2];
+};
+
 #define KPOOL_IOC_MAGIC		0xBC
 #define KPOOL_CMD_SETUP		0x00
 #define KPOOL_CMD_ENTER		0x01
@@ -474,6 +552,7 @@ struct kpool_stats {
 #define KPOOL_CMD_TUNE		0x03
 #define KPOOL_CMD_DRAIN		0x04
 #define KPOOL_CMD_STATS		0x05
+#define KPOOL_CMD_WORK		0x06
 
 /* The struct size lives in the struct, not in the ioctl number. */
 #define KPOOL_IOC_SETUP		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_SETUP)
@@ -482,6 +561,7 @@ struct kpool_stats {
 #define KPOOL_IOC_TUNE		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_TUNE)
 #define KPOOL_IOC_DRAIN		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_DRAIN)
 #define KPOOL_IOC_STATS		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_STATS)
+#define KPOOL_IOC_WORK		_IO(KPOOL_IOC_MAGIC, KPOOL_CMD_WORK)
 
 /* mmap offsets of the regions (also reported by SETUP; use the reply) */
 #define KPOOL_OFF_SQ_RING	0x00000000
