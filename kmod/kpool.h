@@ -26,6 +26,7 @@
 
 #include <linux/completion.h>
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -153,6 +154,11 @@ struct kpool_pool {
 	unsigned long		worker_slots;	/* KPOOL_POOL_WORKERS bits */
 	u32			nr_workers;
 	u64			work_seq;	/* the last token given */
+	bool			had_workers;	/* free waits for notifiers */
+	/* Given tasks whose thread sleeps (notifiers), and the kick it asks. */
+	atomic_t		call_blocked;
+	struct irq_work		kick_irq;
+	struct work_struct	kick_work;
 
 	/*
 	 * Deadlines of waiting tasks: one timer per pool, at the earliest
@@ -338,6 +344,8 @@ int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 void kpool_workers_wake(struct kpool_pool *pool);
 void kpool_workers_detach(struct kpool_pool *pool);
 void kpool_workers_exit(void);
+void kpool_workers_stop(struct kpool_pool *pool);
+u32 kpool_workers_blocked(struct kpool_pool *pool);
 #else
 #define KPOOL_HAVE_CALL	0
 static inline void kpool_workers_init(struct kpool_pool *pool) { }
@@ -358,6 +366,11 @@ static inline int kpool_worker_work(struct kpool_pool *pool,
 static inline void kpool_workers_wake(struct kpool_pool *pool) { }
 static inline void kpool_workers_detach(struct kpool_pool *pool) { }
 static inline void kpool_workers_exit(void) { }
+static inline void kpool_workers_stop(struct kpool_pool *pool) { }
+static inline u32 kpool_workers_blocked(struct kpool_pool *pool)
+{
+	return 0;
+}
 #endif
 
 /* stats.c */

@@ -109,6 +109,7 @@ void kpool_release_queue(struct work_struct *work)
 /* Every task is gone: free the pool. */
 static void kpool_pool_free(struct kpool_pool *pool)
 {
+	kpool_workers_stop(pool);
 	kpool_sched_stop_timers(pool);
 	percpu_ref_exit(&pool->refs);
 	kpool_rings_free(pool);

@@ -76,6 +76,15 @@ bool kpool_task_needs_worker(const struct kpool_task *task)
 }
 
 /*
+ * Is a slot free?  A user function whose worker thread sleeps lends its
+ * slot out until it runs again (worker.c).
+ */
+static bool kpool_sched_slot_free_locked(struct kpool_pool *pool)
+{
+	return pool->running - kpool_workers_blocked(pool) < pool->capacity;
+}
+
+/*
  * May @task take a slot now (nothing waiting ahead of it considered)?  A
  * task for a kernel worker needs a worker place, a user function a parked
  * worker thread of its process.
@@ -83,7 +92,7 @@ bool kpool_task_needs_worker(const struct kpool_task *task)
 static bool kpool_sched_can_start_locked(struct kpool_pool *pool,
 					 const struct kpool_task *task)
 {
-	if (pool->running >= pool->capacity)
+	if (!kpool_sched_slot_free_locked(pool))
 		return false;
 	if (task->def->flags & KPOOL_OPF_USER)
 		return kpool_worker_available_locked(pool, task);
@@ -414,7 +423,7 @@ void kpool_sched_kick(struct kpool_pool *pool)
 		int ret;
 
 		spin_lock_irqsave(&pool->sched_lock, flags);
-		if (pool->running < pool->capacity)
+		if (kpool_sched_slot_free_locked(pool))
 			task = kpool_sched_next_locked(pool);
 		/* Not in its ENTER any more: an inline op goes to a worker. */
 		if (task)

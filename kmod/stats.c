@@ -174,7 +174,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 {
 	struct kpool_task_glance oldest_wait = { }, oldest_run = { };
 	u32 capacity, max_waiting, running, waiting, workers, ready;
-	u32 threads;
+	u32 threads, blocked;
 	u64 submitted, started, completed, failed, cancelled, timed_out;
 	u64 rejected, now = ktime_get_ns();
 	const struct kpool_task *task;
@@ -194,6 +194,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	workers = pool->workers;
 	ready = pool->owner_ready_count;
 	threads = pool->nr_workers;
+	blocked = kpool_workers_blocked(pool);
 	submitted = pool->stats.total.submitted;
 	started = pool->stats.total.started;
 	completed = pool->stats.total.completed;
@@ -224,7 +225,8 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	seq_printf(m, "running:\t%u\nwaiting:\t%u\n", running, waiting);
 	seq_printf(m, "on_workers:\t%u\nready_for_owner:\t%u\n", workers,
 		   ready);
-	seq_printf(m, "worker_threads:\t%u\n", threads);
+	seq_printf(m, "worker_threads:\t%u\nblocked_workers:\t%u\n", threads,
+		   blocked);
 	seq_printf(m, "sq_head:\t%u\nsq_tail:\t%u\n",
 		   READ_ONCE(pool->kring->sq_head),
 		   READ_ONCE(pool->user->sq_tail));

@@ -24,6 +24,18 @@
  * deadline only tells the function (its worker word in the cq_ring, and
  * the deadline WORK reported).
  *
+ * Blocked workers are replaced.  The same notifier sees a worker thread
+ * that holds a task leave the CPU in a sleeping state (a syscall that
+ * waits, a page fault, a futex): it counts the thread in
+ * pool->call_blocked, which the scheduler takes off the running count, so
+ * the slot goes to a waiting task (an irq_work, then kick_work, starts
+ * it) and a pool of capacity N keeps N tasks runnable, not N threads
+ * existing.  When the thread runs again it counts again, and nothing new
+ * starts until the running count is back under capacity.  A preemption
+ * is not a block: the thread is still runnable.  (A thread preempted
+ * between setting a sleeping state and calling schedule() counts as
+ * blocked until it runs again: a brief overcount.)
+ *
  * Seeing a worker thread die: a preempt notifier on the thread (the
  * hook KVM uses) sees its last switch, in state TASK_DEAD.  That runs
  * under the runqueue lock with interrupts off, so it only marks the
@@ -73,6 +85,8 @@ struct kpool_worker {
 	u32			slot;		/* its word in kring->workers[] */
 	bool			idle;		/* parked: on pool->idle_workers */
 	bool			dead;		/* its thread made its last switch */
+	bool			busy;		/* holds a task: WRITE_ONCE */
+	bool			blocked;	/* counted in call_blocked: notifier */
 	struct list_head	node;		/* pool->worker_list */
 	struct list_head	idle_node;	/* pool->idle_workers */
 	wait_queue_head_t	wait;		/* the parked thread */
@@ -115,10 +129,46 @@ int kpool_call_cancel(struct kpool_task *task)
 	return 0;
 }
 
+/* A worker blocked with a task: start what waits for its slot. */
+static void kpool_workers_kick_work(struct work_struct *work)
+{
+	kpool_sched_kick(container_of(work, struct kpool_pool, kick_work));
+}
+
+static void kpool_workers_kick_irq(struct irq_work *irq)
+{
+	struct kpool_pool *pool = container_of(irq, struct kpool_pool, kick_irq);
+
+	queue_work(system_highpri_wq, &pool->kick_work);
+}
+
 void kpool_workers_init(struct kpool_pool *pool)
 {
 	INIT_LIST_HEAD(&pool->worker_list);
 	INIT_LIST_HEAD(&pool->idle_workers);
+	atomic_set(&pool->call_blocked, 0);
+	init_irq_work(&pool->kick_irq, kpool_workers_kick_irq);
+	INIT_WORK(&pool->kick_work, kpool_workers_kick_work);
+}
+
+/*
+ * The pool is about to be freed, its workers detached: wait until no
+ * notifier can still see it (they run with interrupts off: an RCU read
+ * side), then for the kick they may have queued.
+ */
+void kpool_workers_stop(struct kpool_pool *pool)
+{
+	if (!pool->had_workers)
+		return;
+	synchronize_rcu();
+	irq_work_sync(&pool->kick_irq);
+	cancel_work_sync(&pool->kick_work);
+}
+
+/* Running tasks whose worker thread sleeps: off the running count. */
+u32 kpool_workers_blocked(struct kpool_pool *pool)
+{
+	return min_t(u32, atomic_read(&pool->call_blocked), pool->running);
 }
 
 /* A parked worker of @process, the one parked last; NULL if none. */
@@ -156,6 +206,7 @@ void kpool_worker_give_locked(struct kpool_pool *pool, struct kpool_task *task)
 	worker->idle = false;
 	worker->task = task;
 	worker->token = ++pool->work_seq;
+	WRITE_ONCE(worker->busy, true);
 	call->worker = worker;
 	/* Pairs with the acquire of the program's cancel poll. */
 	smp_store_release(&pool->kring->workers[worker->slot], 0);
@@ -170,6 +221,7 @@ static struct kpool_task *kpool_worker_take_task_locked(struct kpool_worker *wor
 	if (task) {
 		kpool_task_data(task, struct kpool_call)->worker = NULL;
 		worker->task = NULL;
+		WRITE_ONCE(worker->busy, false);
 	}
 	return task;
 }
@@ -210,7 +262,7 @@ static void kpool_worker_dead_work(struct work_struct *work)
 	if (pool) {
 		spin_lock_irqsave(&pool->sched_lock, flags);
 		task = kpool_worker_unlink_locked(pool, worker);
-		worker->pool = NULL;
+		WRITE_ONCE(worker->pool, NULL);
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		/* The pool lives while the task does; done kicks its queue. */
 		if (task)
@@ -228,25 +280,53 @@ static void kpool_worker_dead_irq(struct irq_work *irq)
 	kpool_release_queue(&worker->dead_work);
 }
 
+/*
+ * The notifiers run on the worker's own thread, with the runqueue lock
+ * held and interrupts off: atomics and irq_work only.  worker->pool is
+ * read once; a pool stays until an RCU grace period after its workers
+ * were detached (kpool_workers_stop()).
+ */
 static void kpool_worker_sched_in(struct preempt_notifier *notifier, int cpu)
 {
+	struct kpool_worker *worker = container_of(notifier, struct kpool_worker,
+						   notifier);
+	struct kpool_pool *pool;
+
+	if (!worker->blocked)
+		return;
+	worker->blocked = false;
+	pool = READ_ONCE(worker->pool);
+	if (pool)
+		atomic_dec(&pool->call_blocked);
 }
 
 /*
- * Runqueue lock held, interrupts off: atomics and irq_work only.  The last
- * switch of a dying thread is in TASK_DEAD; after it the scheduler never
- * walks this notifier again, so the work may free it.
+ * The thread leaves the CPU.  Sleeping with a task: it no longer holds its
+ * slot.  Dying (its last switch is in TASK_DEAD): after this the scheduler
+ * never walks the notifier again, so the dead work may free it.
  */
 static void kpool_worker_sched_out(struct preempt_notifier *notifier,
 				   struct task_struct *next)
 {
 	struct kpool_worker *worker = container_of(notifier, struct kpool_worker,
 						   notifier);
+	unsigned int state = READ_ONCE(current->__state);
+	struct kpool_pool *pool;
 
-	if (READ_ONCE(current->__state) == TASK_DEAD) {
+	if (state == TASK_DEAD) {
 		WRITE_ONCE(worker->dead, true);
 		irq_work_queue(&worker->dead_irq);
+		return;
 	}
+	if (state == TASK_RUNNING || !READ_ONCE(worker->busy))
+		return;
+	pool = READ_ONCE(worker->pool);
+	if (!pool)
+		return;
+	worker->blocked = true;
+	atomic_inc(&pool->call_blocked);
+	if (READ_ONCE(pool->waiting))
+		irq_work_queue(&pool->kick_irq);
 }
 
 static struct preempt_ops kpool_worker_preempt_ops = {
@@ -321,6 +401,7 @@ static int kpool_worker_register(struct kpool_pool *pool,
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	slot = find_first_zero_bit(&pool->worker_slots, KPOOL_POOL_WORKERS);
 	if (slot < KPOOL_POOL_WORKERS) {
+		pool->had_workers = true;
 		__set_bit(slot, &pool->worker_slots);
 		worker->slot = slot;
 		list_add_tail(&worker->node, &pool->worker_list);
@@ -495,7 +576,7 @@ void kpool_workers_detach(struct kpool_pool *pool)
 		task = kpool_worker_unlink_locked(pool, worker);
 		if (task)
 			list_add_tail(&task->sched_node, &held);
-		worker->pool = NULL;
+		WRITE_ONCE(worker->pool, NULL);
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 	mutex_unlock(&kpool_worker_lock);

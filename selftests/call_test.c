@@ -16,7 +16,10 @@
  *     the CQE;
  *  5. drain, a worker thread that exits, a pool closed and a process
  *     killed with calls in flight;
- *  6. capacity, and one CQE per call under a mix of everything.
+ *  6. capacity, and one CQE per call under a mix of everything;
+ *  7. a call whose worker thread sleeps in the kernel lends its slot to a
+ *     waiting task until the thread runs again; a preempted one does not;
+ *     fdinfo counts worker threads and blocked ones.
  *
  * Worker threads never assert: they record what they saw and the test
  * judges it after joining them.  Every test ends its threads (LEAVE, or
@@ -27,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include "kselftest_harness.h"
@@ -211,18 +215,24 @@ static struct {
 
 typedef int (*call_fn)(struct worker *w, const struct kpool_work *k);
 
-/* Counts how many calls are being run at once. */
+/*
+ * Counts how many calls are being run at once.  Each computes for 20 ms
+ * rather than sleeps: a call whose thread sleeps lends its slot out.
+ */
 static int fn_count(struct worker *w, const struct kpool_work *k)
 {
 	int n = __atomic_add_fetch(&g.held, 1, __ATOMIC_SEQ_CST);
 	int m = __atomic_load_n(&g.max_held, __ATOMIC_SEQ_CST);
+	uint64_t end;
 
 	(void)w;
 	while (n > m && !__atomic_compare_exchange_n(&g.max_held, &m, n, 0,
 						     __ATOMIC_SEQ_CST,
 						     __ATOMIC_SEQ_CST))
 		;
-	usleep(20 * 1000);
+	end = kp_now_ns() + 20 * KP_MS;
+	while (kp_now_ns() < end)
+		;
 	__atomic_sub_fetch(&g.held, 1, __ATOMIC_SEQ_CST);
 	return (int)k->arg;
 }
@@ -287,11 +297,85 @@ static int fn_stress(struct worker *w, const struct kpool_work *k)
 	return (int)k->arg;
 }
 
+/*
+ * What the functions of the blocked tests share with them: a call that
+ * sleeps in read(), calls that spin on the CPU, one that returns at once.
+ */
+#define SPINNERS	2
+
+static struct {
+	int pipe[2];		/* fn_read reads pipe[0] */
+	int reading;		/* fn_read is about to read */
+	int read_back;		/* its read() returned */
+	int spinning[SPINNERS];	/* spinner i spins... */
+	int stop[SPINNERS];	/* ...until told this */
+	pid_t tid[SPINNERS];	/* on this thread */
+	int hogs_stop;		/* hog threads may end */
+} bl;
+
+/*
+ * Spins as spinner @i until told to stop (at most HOLD_MAX), making no
+ * syscall: it never sleeps, it can only be preempted.  (It looks at the
+ * clock once in a million turns: the vDSO, or at worst a clock_gettime()
+ * that does not sleep either.)
+ */
+static void spin(unsigned int i)
+{
+	uint64_t end = kp_now_ns() + HOLD_MAX;
+	unsigned long n = 0;
+
+	bl.tid[i] = (pid_t)syscall(SYS_gettid);
+	__atomic_store_n(&bl.spinning[i], 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&bl.stop[i], __ATOMIC_ACQUIRE))
+		if (!(++n & 0xfffff) && kp_now_ns() > end)
+			break;
+}
+
+/* Spins as spinner arg; returns arg. */
+static int fn_spin(struct worker *w, const struct kpool_work *k)
+{
+	(void)w;
+	if (k->arg >= SPINNERS)
+		return -EINVAL;
+	spin((unsigned int)k->arg);
+	return (int)k->arg;
+}
+
+/*
+ * Sleeps in read() on bl.pipe until a byte (or EOF) comes; then, if arg
+ * is 1 + i, spins as spinner i.  Returns what read() returned.
+ */
+static int fn_read(struct worker *w, const struct kpool_work *k)
+{
+	ssize_t n;
+	char c;
+
+	(void)w;
+	if (k->arg > SPINNERS)
+		return -EINVAL;
+	__atomic_store_n(&bl.reading, 1, __ATOMIC_RELEASE);
+	n = read(bl.pipe[0], &c, 1);
+	if (n < 0)
+		n = -errno;
+	__atomic_store_n(&bl.read_back, 1, __ATOMIC_RELEASE);
+	if (k->arg)
+		spin((unsigned int)k->arg - 1);
+	return (int)n;
+}
+
+/* Returns arg at once. */
+static int fn_quick(struct worker *w, const struct kpool_work *k)
+{
+	(void)w;
+	return (int)k->arg;
+}
+
 /* A worker calls only functions it knows: fn may be anything. */
 static call_fn known_fn(__u64 fn)
 {
 	static const call_fn known[] = {
 		fn_count, fn_slow, fn_hold, fn_exit, fn_block, fn_stress,
+		fn_spin, fn_read, fn_quick,
 	};
 	unsigned int i;
 
@@ -417,40 +501,53 @@ FIXTURE_SETUP(call)
 	CALL_RING_SETUP(self, 2);
 }
 
-static int start_workers(FIXTURE_DATA(call) *self, int n)
+/* @n more worker threads of the pool @fd in @ws (*@nw of them so far). */
+static int workers_start(struct worker *ws, int *nw, int fd, int n)
 {
 	while (n-- > 0) {
-		struct worker *w = &self->w[self->nw];
+		struct worker *w = &ws[*nw];
 
-		if (self->nw == MAX_WORKERS)
+		if (*nw == MAX_WORKERS)
 			return -1;
 		memset(w, 0, sizeof(*w));
-		w->fd = self->ring.fd;
+		w->fd = fd;
 		if (pthread_create(&w->tid, NULL, worker_main, w))
 			return -1;
 		w->started = 1;
-		self->nw++;
+		(*nw)++;
 	}
 	return 0;
 }
 
 /*
- * End the worker threads: a drain ends the parked ones with ESHUTDOWN
- * (after they ran what waits).  Returns how many did not end.
+ * End the worker threads: a drain (of @ring, if @up) ends the parked ones
+ * with ESHUTDOWN (after they ran what waits).  Returns how many did not
+ * end.
  */
-static int stop_workers(FIXTURE_DATA(call) *self)
+static int workers_stop(struct worker *ws, int nw, struct kpool_ring *ring,
+			int up)
 {
 	int i, live = 0, left = 0;
 
-	for (i = 0; i < self->nw; i++)
-		live += !self->w[i].joined;
+	for (i = 0; i < nw; i++)
+		live += !ws[i].joined;
 	if (!live)
 		return 0;
-	if (self->up)
-		kpool_drain_timeout(&self->ring, PROMPT);
-	for (i = 0; i < self->nw; i++)
-		left += join_worker(&self->w[i], 10) != 0;
+	if (up)
+		kpool_drain_timeout(ring, PROMPT);
+	for (i = 0; i < nw; i++)
+		left += join_worker(&ws[i], 10) != 0;
 	return left;
+}
+
+static int start_workers(FIXTURE_DATA(call) *self, int n)
+{
+	return workers_start(self->w, &self->nw, self->ring.fd, n);
+}
+
+static int stop_workers(FIXTURE_DATA(call) *self)
+{
+	return workers_stop(self->w, self->nw, &self->ring, self->up);
 }
 
 FIXTURE_TEARDOWN(call)
@@ -1268,6 +1365,252 @@ TEST(killed_process_with_workers_is_reaped)
 	ASSERT_TRUE(ready && c == 'R');
 	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	ASSERT_GT(PROMPT, took);
+}
+
+/* ---- 7. capacity 1, three parked workers: a sleeping call lends its slot ---- */
+
+#define BLOCKED_WORKERS	3
+#define MAX_HOGS	8
+#define WINDOW_US	(300 * 1000)	/* long enough to see a wrong start */
+#define FDINFO_PROMPT	(2000 * KP_MS)	/* fdinfo counts change asynchronously */
+
+static void set_flag(int *flag)
+{
+	__atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+}
+
+/* The number after "@key:\t" in the fdinfo of @fd, or -1. */
+static long fdinfo_value(int fd, const char *key)
+{
+	char path[64], pat[64], buf[8192], *at;
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY);
+	if (f < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	snprintf(pat, sizeof(pat), "\n%s:\t", key);
+	at = strstr(buf, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+/* Poll (at most @ns) until fdinfo shows @want for @key: the last value seen. */
+static long fdinfo_wait(int fd, const char *key, long want, uint64_t ns)
+{
+	uint64_t end = kp_now_ns() + ns;
+	long v;
+
+	while ((v = fdinfo_value(fd, key)) != want && kp_now_ns() < end)
+		usleep(5 * 1000);
+	return v;
+}
+
+/* A thread's context switches: voluntary (it slept), or not (preempted). */
+static void ctxt_switches(pid_t tid, long *vol, long *invol)
+{
+	char path[64], line[128];
+	FILE *f;
+
+	*vol = *invol = -1;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", vol) != 1)
+			sscanf(line, "nonvoluntary_ctxt_switches: %ld", invol);
+	fclose(f);
+}
+
+/* Not a worker: takes a CPU until bl.hogs_stop (at most HOLD_MAX). */
+static void *hog_main(void *arg)
+{
+	uint64_t end = kp_now_ns() + HOLD_MAX;
+
+	(void)arg;
+	while (!__atomic_load_n(&bl.hogs_stop, __ATOMIC_ACQUIRE) &&
+	       kp_now_ns() < end)
+		;
+	return NULL;
+}
+
+FIXTURE(blocked) {
+	struct kpool_ring ring;
+	struct kpool_setup p;
+	struct worker w[MAX_WORKERS];
+	pthread_t hog[MAX_HOGS];
+	int nw, nhogs;
+	int up;
+};
+
+FIXTURE_SETUP(blocked)
+{
+	memset(&bl, 0, sizeof(bl));
+	bl.pipe[0] = bl.pipe[1] = -1;
+	self->nw = 0;
+	self->nhogs = 0;
+	CALL_RING_SETUP(self, 1);
+	ASSERT_EQ(1, self->ring.capacity);
+	ASSERT_EQ(0, pipe(bl.pipe));
+	ASSERT_EQ(0, workers_start(self->w, &self->nw, self->ring.fd,
+				   BLOCKED_WORKERS));
+	/* Each registers in its first WORK, which then parks it. */
+	ASSERT_EQ(BLOCKED_WORKERS, fdinfo_wait(self->ring.fd, "worker_threads",
+					       BLOCKED_WORKERS, PROMPT));
+}
+
+/* Whatever a test left running returns, then every worker goes home. */
+FIXTURE_TEARDOWN(blocked)
+{
+	int i;
+
+	set_flag(&bl.hogs_stop);
+	for (i = 0; i < self->nhogs; i++)
+		pthread_join(self->hog[i], NULL);
+	for (i = 0; i < SPINNERS; i++)
+		set_flag(&bl.stop[i]);
+	if (bl.pipe[1] >= 0)
+		close(bl.pipe[1]);	/* a read() still sleeping gets EOF */
+	workers_stop(self->w, self->nw, &self->ring, self->up);
+	if (self->up)
+		kpool_ring_close(&self->ring);
+	if (bl.pipe[0] >= 0)
+		close(bl.pipe[0]);
+}
+
+TEST_F(blocked, a_blocked_call_lends_its_slot)
+{
+	struct kpool_cqe cqe = { .res = -9999 };
+	uint64_t t0, took;
+	int ret, a_back;
+
+	queue_call(&self->ring, (uintptr_t)fn_read, 0, 1);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_TRUE(wait_flag(&bl.reading, PROMPT));
+	/* A holds the only slot, asleep in read(): B starts in it. */
+	queue_call(&self->ring, (uintptr_t)fn_quick, 22, 2);
+	t0 = kp_now_ns();
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ret = kp_reap_n(&self->ring, &cqe, 1, 5000 * KP_MS);
+	took = kp_now_ns() - t0;
+	a_back = __atomic_load_n(&bl.read_back, __ATOMIC_ACQUIRE);
+	TH_LOG("capacity 1, A asleep in read(): B's CQE %s after %.1f ms",
+	       ret ? "had not come" : "came", took / 1e6);
+	ASSERT_EQ(0, ret);
+	ASSERT_FALSE(a_back);
+	ASSERT_EQ(2, cqe.user_data);
+	EXPECT_EQ(22, cqe.res);
+	/* A wakes and completes. */
+	ASSERT_EQ(1, write(bl.pipe[1], "x", 1));
+	ASSERT_EQ(0, kp_reap_n(&self->ring, &cqe, 1, PROMPT));
+	EXPECT_EQ(1, cqe.user_data);
+	EXPECT_EQ(1, cqe.res);
+}
+
+TEST_F(blocked, a_preempted_call_keeps_its_slot)
+{
+	long vol0, inv0, vol1, inv1, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct kpool_cqe cqes[2];
+	struct kpool_counters c;
+	int i, hogs;
+
+	queue_call(&self->ring, (uintptr_t)fn_spin, 0, 1);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_TRUE(wait_flag(&bl.spinning[0], PROMPT));
+	/* A spinner per CPU besides A: A is preempted, it never sleeps. */
+	for (i = 0; i < cpus && i < MAX_HOGS; i++) {
+		ASSERT_EQ(0, pthread_create(&self->hog[i], NULL, hog_main,
+					    NULL));
+		self->nhogs++;
+	}
+	ctxt_switches(bl.tid[0], &vol0, &inv0);
+	queue_call(&self->ring, (uintptr_t)fn_quick, 22, 2);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	usleep(WINDOW_US);
+	c = totals(&self->ring);
+	ctxt_switches(bl.tid[0], &vol1, &inv1);
+	set_flag(&bl.hogs_stop);
+	hogs = self->nhogs;
+	for (i = 0; i < hogs; i++)
+		pthread_join(self->hog[i], NULL);
+	self->nhogs = 0;
+	TH_LOG("capacity 1, A spinning beside %d hogs for %d ms: preempted %ld times, slept %ld times; B %s",
+	       hogs, WINDOW_US / 1000, inv1 - inv0, vol1 - vol0,
+	       c.waiting ? "waited" : "was given");
+	EXPECT_EQ(1, c.waiting);
+	/* A returns: B runs. */
+	set_flag(&bl.stop[0]);
+	ASSERT_EQ(0, kp_reap_n(&self->ring, cqes, 2, PROMPT));
+	EXPECT_EQ(22, res_of(cqes, 2, 2));
+}
+
+TEST_F(blocked, no_new_call_while_over_capacity)
+{
+	struct kpool_counters both, one;
+	struct kpool_cqe cqes[3];
+
+	/* A sleeps in read(), then spins as spinner 0 ... */
+	queue_call(&self->ring, (uintptr_t)fn_read, 1, 1);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_TRUE(wait_flag(&bl.reading, PROMPT));
+	/* ... B starts in the slot A lent, and spins as spinner 1 ... */
+	queue_call(&self->ring, (uintptr_t)fn_spin, 1, 2);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_TRUE(wait_flag(&bl.spinning[1], PROMPT));
+	/* ... A wakes: two calls run in a pool of one.  C must wait. */
+	ASSERT_EQ(1, write(bl.pipe[1], "x", 1));
+	ASSERT_TRUE(wait_flag(&bl.spinning[0], PROMPT));
+	queue_call(&self->ring, (uintptr_t)fn_quick, 33, 3);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	usleep(WINDOW_US);
+	both = totals(&self->ring);
+	/* B returns: A alone still fills the pool. */
+	set_flag(&bl.stop[1]);
+	ASSERT_EQ(0, kp_reap_n(&self->ring, cqes, 1, PROMPT));
+	ASSERT_EQ(2, cqes[0].user_data);
+	usleep(WINDOW_US);
+	one = totals(&self->ring);
+	/* A returns: C runs. */
+	set_flag(&bl.stop[0]);
+	ASSERT_EQ(0, kp_reap_n(&self->ring, cqes + 1, 2, PROMPT));
+	TH_LOG("capacity 1: with A and B running %llu waited, with A alone %llu waited",
+	       (unsigned long long)both.waiting,
+	       (unsigned long long)one.waiting);
+	EXPECT_EQ(1, both.waiting);
+	EXPECT_EQ(1, one.waiting);
+	EXPECT_EQ(1, res_of(cqes, 3, 1));
+	EXPECT_EQ(33, res_of(cqes, 3, 3));
+}
+
+TEST_F(blocked, fdinfo_counts_blocked_workers)
+{
+	long parked, threads, asleep, after;
+	struct kpool_cqe cqe;
+
+	/* Parked workers sleep too, but hold no call. */
+	parked = fdinfo_value(self->ring.fd, "blocked_workers");
+	queue_call(&self->ring, (uintptr_t)fn_read, 0, 1);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_TRUE(wait_flag(&bl.reading, PROMPT));
+	asleep = fdinfo_wait(self->ring.fd, "blocked_workers", 1,
+			     FDINFO_PROMPT);
+	threads = fdinfo_value(self->ring.fd, "worker_threads");
+	ASSERT_EQ(1, write(bl.pipe[1], "x", 1));
+	ASSERT_EQ(0, kp_reap_n(&self->ring, &cqe, 1, PROMPT));
+	after = fdinfo_wait(self->ring.fd, "blocked_workers", 0,
+			    FDINFO_PROMPT);
+	TH_LOG("blocked_workers: %ld parked, %ld with A asleep, %ld after; worker_threads: %ld",
+	       parked, asleep, after, threads);
+	EXPECT_EQ(0, parked);
+	EXPECT_EQ(1, asleep);
+	EXPECT_EQ(BLOCKED_WORKERS, threads);
+	EXPECT_EQ(0, after);
 }
 
 TEST_HARNESS_MAIN

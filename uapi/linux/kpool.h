@@ -163,7 +163,11 @@ enum kpool_op {
  *          the function in user space and reports its result (see
  *          KPOOL_IOC_WORK).  fd, len and op_flags must be 0.  The task
  *          starts only when such a worker is parked, so a slot is never
- *          held by a call that no thread can run.  res: what the worker
+ *          held by a call that no thread can run.  While its worker
+ *          thread sleeps in the kernel (a syscall that waits, a page
+ *          fault), the call does not count against capacity: another
+ *          task may start in its slot, so capacity bounds the tasks that
+ *          can run, not the threads that exist.  res: what the worker
  *          reported; -EOWNERDEAD its worker thread exited while it ran;
  *          -ECANCELED the pool closed while it ran.  Cancel and deadline
  *          of a running CALL only tell the function (the cq_ring's
