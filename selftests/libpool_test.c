@@ -5,7 +5,10 @@
  * timeouts; cancel; tune; counts and stats; drain with a timeout;
  * shutdown racing submitters; the callback rules (submit from a callback
  * at capacity 1, cancel from a callback, no drain from a callback); event-
- * loop mode under epoll; the eventfd; and every option it refuses.
+ * loop mode under epoll; the eventfd; the program's own functions run by
+ * the pool's worker threads (KPOOL_FEAT_CALL: once each, results,
+ * capacity, cancel and deadline seen from inside, closing with functions
+ * running or workers idle); and every option it refuses.
  *
  * Built three ways: plain, with ASan+UBSan and with TSan (make check runs
  * all three; the sanitizer builds with fewer stress tasks).  The
@@ -57,6 +60,26 @@ static struct kpool_pool_opts opts(unsigned int capacity,
 	o.flags = flags;
 	return o;
 }
+
+static int kp_has_call(void)
+{
+	struct kpool_ring ring;
+	int has;
+
+	if (kpool_ring_open(&ring, 1, NULL))
+		return 0;
+	has = !!(ring.features & KPOOL_FEAT_CALL);
+	kpool_ring_exit(&ring);
+	return has;
+}
+
+/* In a test or fixture setup: skip unless the module runs functions. */
+#define KP_REQUIRE_CALL()						\
+	do {								\
+		KP_REQUIRE_MODULE();					\
+		if (!kp_has_call())					\
+			SKIP(return, "the module has no KPOOL_FEAT_CALL"); \
+	} while (0)
 
 /* A callback that counts its calls and keeps the last result. */
 struct counter {
@@ -734,6 +757,7 @@ TEST(full_nonblocking_pool_refuses_with_eagain)
 
 struct racer {
 	struct kpool_pool *pool;
+	int functions;			/* functions, and cancel every other */
 	uint32_t accepted;
 	uint32_t calls;
 	int other_err;
@@ -747,19 +771,32 @@ static void racer_cb(void *arg, struct kpool_result r)
 	__atomic_add_fetch(&x->calls, 1, __ATOMIC_RELAXED);
 }
 
+static int racer_fn(void *arg)
+{
+	(void)arg;
+	usleep(100);
+	return 0;
+}
+
 static void *racer_thread(void *arg)
 {
 	struct racer *x = arg;
 	struct kpool_sqe sqe = timeout_sqe(KP_MS);
+	struct kpool_fn_opts o = { .done = racer_cb, .done_arg = x };
+	uint64_t id;
 
 	for (;;) {
-		int err = kpool_pool_submit(x->pool, &sqe, racer_cb, x, NULL);
+		int err = x->functions ?
+			kpool_pool_submit_fn(x->pool, racer_fn, NULL, &o, &id) :
+			kpool_pool_submit(x->pool, &sqe, racer_cb, x, &id);
 
 		if (err == -ESHUTDOWN)
 			return NULL;
-		if (!err)
-			__atomic_add_fetch(&x->accepted, 1, __ATOMIC_RELAXED);
-		else if (err != -EAGAIN)
+		if (!err &&
+		    __atomic_add_fetch(&x->accepted, 1, __ATOMIC_RELAXED) & 1 &&
+		    x->functions)
+			kpool_pool_cancel(x->pool, id);	/* may race shutdown */
+		else if (err && err != -EAGAIN)
 			__atomic_store_n(&x->other_err, err, __ATOMIC_RELAXED);
 	}
 }
@@ -771,17 +808,25 @@ FIXTURE(race) {
 
 FIXTURE_VARIANT(race) {
 	unsigned int flags;
+	int functions;
 };
 
 FIXTURE_VARIANT_ADD(race, blocking) { .flags = 0 };
 FIXTURE_VARIANT_ADD(race, nonblocking) { .flags = KPOOL_POOL_NONBLOCKING };
+FIXTURE_VARIANT_ADD(race, blocking_functions) { .functions = 1 };
+FIXTURE_VARIANT_ADD(race, nonblocking_functions) {
+	.flags = KPOOL_POOL_NONBLOCKING, .functions = 1 };
 
 FIXTURE_SETUP(race)
 {
 	struct kpool_pool_opts o = opts(2, 8, variant->flags);
 
 	memset(&self->x, 0, sizeof(self->x));
-	KP_REQUIRE_MODULE();
+	self->x.functions = variant->functions;
+	if (variant->functions)
+		KP_REQUIRE_CALL();
+	else
+		KP_REQUIRE_MODULE();
 	ASSERT_EQ(0, kpool_pool_create(&self->x.pool, &o));
 }
 
@@ -877,6 +922,476 @@ TEST(default_options_make_a_working_pool)
 	kpool_future_release(f);
 	kpool_pool_destroy(pool);
 	EXPECT_EQ(0, r.res);
+}
+
+/* ---- the program's own functions (KPOOL_FEAT_CALL) ---- */
+
+#define SPIN_MAX	(10000 * KP_MS)	/* a spinning function's bound */
+
+/* One function's task: what it is to do, what it saw, what came back. */
+struct fnrec {
+	int ret;		/* what the function returns */
+	int spin;		/* first spin until kpool_task_cancelled() */
+	int return_saw;		/* then return what it said instead of ret */
+	uint32_t runs;
+	uint32_t started;
+	int saw;		/* what kpool_task_cancelled() said last */
+	uint32_t callbacks;
+	int res;		/* the result its callback got */
+};
+
+static int rec_fn(void *arg)
+{
+	struct fnrec *f = arg;
+	uint64_t end;
+	int c = 0;
+
+	__atomic_add_fetch(&f->runs, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->started, 1, __ATOMIC_RELEASE);
+	if (!f->spin)
+		return f->ret;
+	end = kp_now_ns() + SPIN_MAX;
+	while (!(c = kpool_task_cancelled()) && kp_now_ns() < end)
+		usleep(100);
+	f->saw = c;
+	return f->return_saw ? c : f->ret;
+}
+
+static void rec_done(void *arg, struct kpool_result r)
+{
+	struct fnrec *f = arg;
+
+	f->res = r.res;
+	__atomic_add_fetch(&f->callbacks, 1, __ATOMIC_RELEASE);
+}
+
+/* Wait (at most SPIN_MAX) until @n functions of @f have started. */
+static int wait_started(struct fnrec *f, int n)
+{
+	uint64_t end = kp_now_ns() + SPIN_MAX;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		while (!__atomic_load_n(&f[i].started, __ATOMIC_ACQUIRE)) {
+			if (kp_now_ns() > end)
+				return 0;
+			usleep(1000);
+		}
+	}
+	return 1;
+}
+
+/* Threads of this process now. */
+static int nr_threads(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+FIXTURE(fn) {
+	struct kpool_pool *pool;
+};
+
+FIXTURE_SETUP(fn)
+{
+	struct kpool_pool_opts o = opts(2, 4, 0);
+
+	self->pool = NULL;
+	KP_REQUIRE_CALL();
+	ASSERT_EQ(0, kpool_pool_create(&self->pool, &o));
+}
+
+FIXTURE_TEARDOWN(fn)
+{
+	kpool_pool_destroy(self->pool);
+}
+
+TEST_F(fn, each_function_runs_once_and_its_callback_gets_what_it_returned)
+{
+	struct fnrec f[64] = { 0 };
+	int i, wrong = 0;
+
+	for (i = 0; i < 64; i++) {
+		struct kpool_fn_opts o = { .done = rec_done,
+					   .done_arg = &f[i] };
+
+		f[i].ret = i % 7 ? i : -EIO;
+		/* 2 run, 4 wait: most of these submits wait for room. */
+		ASSERT_EQ(0, kpool_pool_submit_fn(self->pool, rec_fn, &f[i], &o,
+						  NULL));
+	}
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	for (i = 0; i < 64; i++)
+		wrong += f[i].runs != 1 || f[i].callbacks != 1 ||
+			 f[i].res != f[i].ret;
+	EXPECT_EQ(0, wrong);
+}
+
+TEST_F(fn, future_gets_what_the_function_returned)
+{
+	struct fnrec ok = { .ret = 42 }, bad = { .ret = -EIO };
+	struct kpool_result r1 = { 0 }, r2 = { 0 };
+	struct kpool_future *f1, *f2;
+
+	ASSERT_EQ(0, kpool_pool_submit_fn_future(self->pool, rec_fn, &ok, NULL,
+						 &f1));
+	ASSERT_EQ(0, kpool_pool_submit_fn_future(self->pool, rec_fn, &bad, NULL,
+						 &f2));
+	ASSERT_EQ(0, kpool_future_wait(f1, FOREVER, &r1));
+	ASSERT_EQ(0, kpool_future_wait(f2, FOREVER, &r2));
+	kpool_future_release(f1);
+	kpool_future_release(f2);
+	EXPECT_TRUE(r1.res == 42 && r2.res == -EIO && ok.runs == 1 &&
+		    bad.runs == 1);
+}
+
+struct gauge {
+	uint32_t now, peak, runs;
+};
+
+/*
+ * Counts the functions in progress at once.  It spins: a function that
+ * sleeps lends its slot out, and then more than capacity are in progress.
+ */
+static int gauge_fn(void *arg)
+{
+	struct gauge *g = arg;
+	uint32_t n = __atomic_add_fetch(&g->now, 1, __ATOMIC_SEQ_CST);
+	uint32_t peak = __atomic_load_n(&g->peak, __ATOMIC_RELAXED);
+	uint64_t end = kp_now_ns() + 2 * KP_MS;
+
+	while (n > peak &&
+	       !__atomic_compare_exchange_n(&g->peak, &peak, n, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	while (kp_now_ns() < end)
+		;
+	__atomic_sub_fetch(&g->now, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&g->runs, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+TEST_F(fn, capacity_bounds_the_functions_running_at_once)
+{
+	struct gauge g = { 0 };
+	int i;
+
+	/* More workers than slots: the module's capacity is the bound. */
+	ASSERT_EQ(0, kpool_pool_set_workers(self->pool, 8));
+	for (i = 0; i < 40; i++)
+		ASSERT_EQ(0, kpool_pool_submit_fn(self->pool, gauge_fn, &g,
+						  NULL, NULL));
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	TH_LOG("at most %u of 40 functions ran at once, capacity 2, 8 workers",
+	       g.peak);
+	EXPECT_TRUE(g.runs == 40 && g.peak >= 1 && g.peak <= 2);
+}
+
+TEST_F(fn, cancel_of_a_running_function_tells_it_and_ends_with_ecanceled)
+{
+	struct fnrec f = { .spin = 1 };
+	struct kpool_future *fut;
+	struct kpool_result r = { 0 };
+
+	ASSERT_EQ(0, kpool_pool_submit_fn_future(self->pool, rec_fn, &f, NULL,
+						 &fut));
+	ASSERT_TRUE(wait_started(&f, 1));
+	ASSERT_EQ(0, kpool_pool_cancel(self->pool, kpool_future_id(fut)));
+	ASSERT_EQ(0, kpool_future_wait(fut, FOREVER, &r));
+	kpool_future_release(fut);
+	/* It saw the cancel and returned 0: the task says -ECANCELED. */
+	EXPECT_TRUE(f.saw == -ECANCELED && r.res == -ECANCELED);
+}
+
+TEST_F(fn, passed_deadline_shows_in_task_cancelled)
+{
+	struct kpool_fn_opts o = { .deadline_ns = 200 * KP_MS };
+	struct fnrec f = { .spin = 1, .return_saw = 1 };
+	struct kpool_future *fut;
+	struct kpool_result r = { 0 };
+
+	ASSERT_EQ(0, kpool_pool_submit_fn_future(self->pool, rec_fn, &f, &o,
+						 &fut));
+	ASSERT_EQ(0, kpool_future_wait(fut, FOREVER, &r));
+	kpool_future_release(fut);
+	ASSERT_EQ(-ETIME, r.res);
+	if (!f.runs)
+		SKIP(return, "the function did not start within 200 ms");
+	EXPECT_EQ(-ETIME, f.saw);
+}
+
+TEST(task_cancelled_outside_a_function_is_0)
+{
+	EXPECT_EQ(0, kpool_task_cancelled());
+}
+
+TEST_F(fn, batch_runs_each_function_once_with_its_own_arg)
+{
+	struct fnrec f[6] = { 0 };
+	kpool_fn_t fns[6];
+	void *args[6];
+	struct counter c = { 0 };
+	struct kpool_fn_opts o = { .done = count_cb, .done_arg = &c };
+	uint64_t ids[6];
+	int i, not_once = 0;
+
+	for (i = 0; i < 6; i++) {
+		fns[i] = rec_fn;
+		args[i] = &f[i];
+	}
+	ASSERT_EQ(6, kpool_pool_submit_fn_batch(self->pool, fns, args, 6, &o,
+						ids));
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	for (i = 0; i < 6; i++)
+		not_once += f[i].runs != 1;
+	EXPECT_TRUE(not_once == 0 && c.calls == 6);
+}
+
+TEST_F(fn, submit_of_a_call_sqe_runs_the_function)
+{
+	struct fnrec f = { .ret = 7 };
+	struct kpool_sqe sqe = { 0 };
+	struct kpool_future *fut;
+	struct kpool_result r = { 0 };
+	kpool_fn_t fp = rec_fn;
+
+	kpool_prep_call(&sqe, (uintptr_t)fp, (uintptr_t)&f);
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &sqe, &fut));
+	ASSERT_EQ(0, kpool_future_wait(fut, FOREVER, &r));
+	kpool_future_release(fut);
+	EXPECT_EQ(7, r.res);
+}
+
+struct inner {
+	struct kpool_pool *pool;
+	int submit_err, drain_err, shutdown_err;
+};
+
+static int inner_fn(void *arg)
+{
+	struct inner *in = arg;
+	static struct fnrec f;		/* outlives us, were it submitted */
+
+	/* Capacity 1, no queue: this function holds the only slot. */
+	in->submit_err = kpool_pool_submit_fn(in->pool, rec_fn, &f, NULL, NULL);
+	in->drain_err = kpool_pool_drain(in->pool, FOREVER);
+	in->shutdown_err = kpool_pool_shutdown(in->pool);
+	return 0;
+}
+
+TEST_F(single, function_submit_never_waits_and_drain_is_refused)
+{
+	struct inner in = { .pool = self->pool };
+	struct kpool_future *fut;
+
+	KP_REQUIRE_CALL();
+	ASSERT_EQ(0, kpool_pool_submit_fn_future(self->pool, inner_fn, &in,
+						 NULL, &fut));
+	ASSERT_EQ(0, kpool_future_wait(fut, FOREVER, NULL));
+	kpool_future_release(fut);
+	EXPECT_TRUE(in.submit_err == -EAGAIN && in.drain_err == -EDEADLK &&
+		    in.shutdown_err == -EDEADLK);
+}
+
+struct fn_submitter {
+	struct kpool_pool *pool;
+	struct fnrec *f;
+	unsigned int count;
+	uint32_t refused;
+};
+
+static void *fn_submitter_thread(void *arg)
+{
+	struct fn_submitter *sub = arg;
+	unsigned int i;
+
+	for (i = 0; i < sub->count; i++) {
+		struct kpool_fn_opts o = { .done = rec_done,
+					   .done_arg = &sub->f[i] };
+
+		sub->f[i].ret = (int)i;
+		if (kpool_pool_submit_fn(sub->pool, rec_fn, &sub->f[i], &o,
+					 NULL))
+			sub->refused++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(fn, functions_from_many_threads_run_once_each, 600)
+{
+	unsigned int per = stress_per_thread() / 10, i, j, wrong = 0;
+	struct fn_submitter subs[4];
+	pthread_t th[4];
+	struct fnrec *f = calloc(4 * per, sizeof(*f));
+	uint64_t t0 = kp_now_ns();
+
+	ASSERT_NE(NULL, f);
+	for (i = 0; i < 4; i++) {
+		subs[i] = (struct fn_submitter){
+			.pool = self->pool, .f = f + i * per, .count = per,
+		};
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, fn_submitter_thread,
+					    &subs[i]));
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	TH_LOG("%u functions from 4 threads in %llu ms", 4 * per,
+	       (unsigned long long)(kp_now_ns() - t0) / 1000000);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, subs[i].refused);
+		for (j = 0; j < per; j++)
+			wrong += subs[i].f[j].runs != 1 ||
+				 subs[i].f[j].callbacks != 1 ||
+				 subs[i].f[j].res != (int)j;
+	}
+	free(f);
+	EXPECT_EQ(0, wrong);
+}
+
+TEST_F(fn, submit_after_shutdown_is_shutdown)
+{
+	struct fnrec f = { 0 };
+
+	ASSERT_EQ(0, kpool_pool_submit_fn(self->pool, rec_fn, &f, NULL, NULL));
+	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
+	EXPECT_EQ(-ESHUTDOWN, kpool_pool_submit_fn(self->pool, rec_fn, &f,
+						   NULL, NULL));
+}
+
+TEST_F(fn, bad_arguments_are_refused)
+{
+	struct kpool_fn_opts bad_prio = { .prio = 2 };
+	struct kpool_fn_opts cb = { .done = rec_done };
+	struct kpool_future *fut = NULL;
+	struct fnrec f = { 0 };
+	int null_fn, prio, future_cb, zero, many, late;
+
+	null_fn = kpool_pool_submit_fn(self->pool, NULL, NULL, NULL, NULL);
+	prio = kpool_pool_submit_fn(self->pool, rec_fn, &f, &bad_prio, NULL);
+	future_cb = kpool_pool_submit_fn_future(self->pool, rec_fn, &f, &cb,
+						&fut);
+	zero = kpool_pool_set_workers(self->pool, 0);
+	many = kpool_pool_set_workers(self->pool, KPOOL_POOL_WORKERS + 1);
+	ASSERT_EQ(0, kpool_pool_submit_fn(self->pool, rec_fn, &f, NULL, NULL));
+	late = kpool_pool_set_workers(self->pool, 4);
+	EXPECT_TRUE(null_fn == -EINVAL && prio == -EINVAL &&
+		    future_cb == -EINVAL && zero == -EINVAL &&
+		    many == -EINVAL && late == -EBUSY);
+}
+
+TEST(destroy_with_functions_in_flight_cancels_them)
+{
+	struct kpool_pool_opts o = opts(2, 8, 0);
+	struct fnrec f[6] = { 0 };
+	struct kpool_pool *pool;
+	int i, not_cancelled = 0;
+	uint64_t t0;
+
+	KP_REQUIRE_CALL();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	for (i = 0; i < 6; i++) {
+		struct kpool_fn_opts fo = { .done = rec_done,
+					    .done_arg = &f[i] };
+
+		f[i].spin = 1;
+		ASSERT_EQ(0, kpool_pool_submit_fn(pool, rec_fn, &f[i], &fo,
+						  NULL));
+	}
+	ASSERT_TRUE(wait_started(f, 2));	/* two run, four wait */
+	t0 = kp_now_ns();
+	kpool_pool_destroy(pool);
+	TH_LOG("destroy took %llu ms",
+	       (unsigned long long)(kp_now_ns() - t0) / 1000000);
+	for (i = 0; i < 6; i++)
+		not_cancelled += f[i].callbacks != 1 || f[i].res != -ECANCELED;
+	EXPECT_EQ(0, not_cancelled);
+	EXPECT_GT(SPIN_MAX, kp_now_ns() - t0);
+}
+
+TEST(destroy_with_idle_workers_ends_their_threads)
+{
+	struct kpool_pool_opts o = opts(2, 4, 0);
+	struct fnrec f = { 0 };
+	struct kpool_fn_opts fo = { .done = rec_done, .done_arg = &f };
+	struct kpool_pool *pool;
+	int before, after;
+	uint64_t end;
+
+	KP_REQUIRE_CALL();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	ASSERT_EQ(0, kpool_pool_set_workers(pool, 4));
+	ASSERT_EQ(0, kpool_pool_submit_fn(pool, rec_fn, &f, &fo, NULL));
+	while (!__atomic_load_n(&f.callbacks, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	before = nr_threads();		/* 4 workers + 1 completion thread */
+	kpool_pool_destroy(pool);
+	/* A joined thread may linger in /proc for a moment. */
+	end = kp_now_ns() + 2000 * KP_MS;
+	while ((after = nr_threads()) > before - 5 && kp_now_ns() < end)
+		usleep(1000);
+	EXPECT_GE(before - 5, after);
+}
+
+TEST(function_in_a_full_nonblocking_pool_refuses_with_eagain)
+{
+	struct kpool_pool_opts o = opts(1, 1, KPOOL_POOL_NONBLOCKING);
+	struct fnrec f[3] = { { .spin = 1 }, { .spin = 1 }, { .spin = 1 } };
+	struct kpool_pool *pool;
+	int third;
+
+	KP_REQUIRE_CALL();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	ASSERT_EQ(0, kpool_pool_submit_fn(pool, rec_fn, &f[0], NULL, NULL));
+	ASSERT_EQ(0, kpool_pool_submit_fn(pool, rec_fn, &f[1], NULL, NULL));
+	third = kpool_pool_submit_fn(pool, rec_fn, &f[2], NULL, NULL);
+	kpool_pool_destroy(pool);	/* cancels the two */
+	EXPECT_EQ(-EAGAIN, third);
+}
+
+TEST(event_loop_runs_functions_on_workers_and_callbacks_in_process)
+{
+	struct kpool_pool_opts o = opts(2, 8, KPOOL_POOL_EVENT_LOOP);
+	struct fnrec f = { .ret = 5 };
+	struct kpool_fn_opts fo = { .done = rec_done, .done_arg = &f };
+	struct pollfd pfd;
+	struct kpool_pool *pool;
+	uint64_t end;
+
+	KP_REQUIRE_CALL();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	pfd = (struct pollfd){ .fd = kpool_pool_fd(pool), .events = POLLIN };
+	ASSERT_EQ(0, kpool_pool_submit_fn(pool, rec_fn, &f, &fo, NULL));
+	end = kp_now_ns() + 5000 * KP_MS;
+	while (!f.callbacks && kp_now_ns() < end) {
+		poll(&pfd, 1, 100);
+		kpool_pool_process(pool, 0);
+	}
+	kpool_pool_destroy(pool);
+	EXPECT_TRUE(f.runs == 1 && f.callbacks == 1 && f.res == 5);
+}
+
+TEST(function_without_the_call_feature_is_eopnotsupp)
+{
+	struct kpool_pool *pool;
+	struct fnrec f = { 0 };
+	int err;
+
+	KP_REQUIRE_MODULE();
+	if (kp_has_call())
+		SKIP(return, "the module has KPOOL_FEAT_CALL");
+	ASSERT_EQ(0, kpool_pool_create(&pool, NULL));
+	err = kpool_pool_submit_fn(pool, rec_fn, &f, NULL, NULL);
+	kpool_pool_destroy(pool);
+	EXPECT_EQ(-EOPNOTSUPP, err);
 }
 
 /* ---- options refused ---- */

@@ -30,6 +30,17 @@
  * Closing: `closed` is set (seq_cst), and a submitter checks it after it
  * is admitted (seq_cst); so either the closer's later reads of inflight
  * see the task, or the submitter sees closed and backs out.
+ *
+ * The program's own functions (KPOOL_OP_CALL) are tasks like the others,
+ * with the function and its argument in the SQE's addr and off.  The
+ * first one starts the worker threads, which park in KPOOL_IOC_WORK; the
+ * module gives each task to one of them, which runs it and reports its
+ * result in its next WORK call, and the CQE comes back as any other.  A
+ * parked worker leaves when the module's pool drains (ESHUTDOWN), so
+ * shutdown, once the pool is quiet for good, lets no control task be
+ * staged any more, waits until those staged have completed (a draining
+ * pool refuses every SQE, and the publisher must never see a refusal),
+ * drains the module's pool and joins the workers.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +48,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,6 +64,9 @@
 #define KP_NIL		0U		/* free-stack end (indices are +1) */
 
 enum kp_kind { KP_CALLBACK, KP_FUTURE, KP_CONTROL };
+
+/* The worker threads' life (kpool_pool.wstate). */
+enum kp_wstate { KP_W_NONE, KP_W_STARTED, KP_W_DISMISSED };
 
 /* One task in flight: found again by the index in its user_data. */
 struct kp_task {
@@ -108,10 +123,36 @@ struct kpool_pool {
 	int stop;
 	unsigned int nr_threads;
 	pthread_t threads[KP_MAX_THREADS];
+
+	/* Worker threads for the program's functions (KPOOL_FEAT_CALL). */
+	pthread_mutex_t workers_lock;	/* starts and dismisses them */
+	uint32_t wstate;		/* enum kp_wstate; read unlocked too */
+	uint32_t wstop;			/* workers: leave at the next call */
+	uint32_t ctrl_gate;		/* no control tasks: see shutdown */
+	unsigned int workers_want;	/* 0: twice max_capacity, capped */
+	unsigned int nr_workers;
+	pthread_t workers[KPOOL_POOL_WORKERS];
+	pthread_mutex_t close_lock;	/* one shutdown at a time */
+	int shut;			/* under close_lock: shut down, quiet */
 };
 
 /* The pool whose callback this thread is running, if any. */
 static __thread struct kpool_pool *kp_in_callback;
+
+/* The function a worker thread is running, if any. */
+struct kp_running {
+	struct kpool_pool *pool;
+	uint32_t slot;			/* its word in the cq_ring */
+	uint64_t deadline;		/* CLOCK_MONOTONIC ns; 0: none */
+};
+static __thread const struct kp_running *kp_current_fn;
+
+/* Is this thread running a callback or a function of @pool? */
+static int kp_inside(const struct kpool_pool *pool)
+{
+	return kp_in_callback == pool ||
+	       (kp_current_fn && kp_current_fn->pool == pool);
+}
 
 /* ---- small helpers ---- */
 
@@ -242,11 +283,13 @@ static void kp_room_made(struct kpool_pool *pool, unsigned int n)
 }
 
 static void kp_publish(struct kpool_pool *pool);
+static int kp_start_workers(struct kpool_pool *pool);
+static void kp_quiet_check(struct kpool_pool *pool);
 
 static int kp_admit(struct kpool_pool *pool)
 {
 	int may_wait = !(pool->opts.flags & KPOOL_POOL_NONBLOCKING) &&
-		       kp_in_callback != pool;
+		       !kp_inside(pool);
 	int err, waited = 0;
 	uint32_t seq;
 
@@ -407,6 +450,11 @@ static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 
 	if (sqe->op == KPOOL_OP_CANCEL)
 		return -EINVAL;
+	if (sqe->op == KPOOL_OP_CALL) {
+		err = kp_start_workers(pool);
+		if (err)
+			return err;
+	}
 	err = kp_admit(pool);
 	if (err)
 		return err;
@@ -433,6 +481,11 @@ int kpool_pool_submit_batch(struct kpool_pool *pool,
 		if (sqes[i].op == KPOOL_OP_CANCEL) {
 			err = -EINVAL;
 			break;
+		}
+		if (sqes[i].op == KPOOL_OP_CALL) {
+			err = kp_start_workers(pool);
+			if (err)
+				break;
 		}
 		err = kp_admit(pool);	/* publishes ours before it waits */
 		if (err)
@@ -476,6 +529,12 @@ static int kp_submit_control(struct kpool_pool *pool, uint64_t target,
 		return -ESHUTDOWN;
 	if (kp_try_admit(&pool->ctrl_inflight, KP_CTRL_SLOTS))
 		return -EAGAIN;
+	/* Shutdown is about to drain the module's pool: see there. */
+	if (kp_load_sc(&pool->ctrl_gate)) {
+		kp_add(&pool->ctrl_inflight, -1);
+		kp_quiet_check(pool);
+		return -ESHUTDOWN;
+	}
 	t = kp_task_get(pool, &index);
 	if (!t)
 		abort();
@@ -610,18 +669,21 @@ static void kp_complete(struct kpool_pool *pool, const struct kpool_cqe *cqes,
 		kp_take(pool, &cqes[i], &done[i]);
 		tasks += done[i].kind != KP_CONTROL;
 	}
+	if (!n)
+		return;
 	if (n > tasks)
 		kp_add(&pool->ctrl_inflight, -(int)(n - tasks));
-	if (!tasks)
-		return;
-	kp_add(&pool->cb_running, tasks);
-	kp_add(&pool->inflight, -tasks);
-	kp_room_made(pool, tasks);
-	for (i = 0; i < n; i++)
-		if (done[i].kind != KP_CONTROL)
-			kp_deliver(pool, &done[i]);
-	__atomic_add_fetch(&pool->completed, tasks, __ATOMIC_RELAXED);
-	kp_add(&pool->cb_running, -tasks);
+	if (tasks) {
+		kp_add(&pool->cb_running, tasks);
+		kp_add(&pool->inflight, -tasks);
+		kp_room_made(pool, tasks);
+		for (i = 0; i < n; i++)
+			if (done[i].kind != KP_CONTROL)
+				kp_deliver(pool, &done[i]);
+		__atomic_add_fetch(&pool->completed, tasks, __ATOMIC_RELAXED);
+		kp_add(&pool->cb_running, -tasks);
+	}
+	/* Shutdown also waits for control tasks to leave ctrl_inflight. */
 	kp_quiet_check(pool);
 }
 
@@ -701,7 +763,7 @@ int kpool_pool_process(struct kpool_pool *pool, unsigned int max)
 
 /* ---- closing ---- */
 
-static int kp_quiet(struct kpool_pool *pool)
+static int kp_quiet(const struct kpool_pool *pool)
 {
 	/* inflight first: a task leaves it only after entering cb_running. */
 	return !kp_load_sc(&pool->inflight) && !kp_load_sc(&pool->cb_running);
@@ -716,7 +778,18 @@ static void kp_close(struct kpool_pool *pool)
 	kp_futex_wake(&pool->room_seq, UINT_MAX);
 }
 
-static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
+static int kp_no_control(const struct kpool_pool *pool)
+{
+	return !kp_load_sc(&pool->ctrl_inflight);
+}
+
+/*
+ * Wait until @done(pool), which completions of a closed pool make true,
+ * reaping them ourselves in event-loop mode.
+ */
+static int kp_wait_until(struct kpool_pool *pool,
+			 int (*done)(const struct kpool_pool *),
+			 uint64_t deadline)
 {
 	struct pollfd pfd = { .fd = pool->ring.fd, .events = POLLIN };
 	int loop = pool->opts.flags & KPOOL_POOL_EVENT_LOOP;
@@ -725,7 +798,7 @@ static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
 
 	for (;;) {
 		seq = kp_load_sc(&pool->quiet_seq);
-		if (kp_quiet(pool))
+		if (done(pool))
 			return 0;
 		if (!loop) {
 			if (kp_futex_wait(&pool->quiet_seq, seq, deadline))
@@ -747,9 +820,16 @@ static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
 	}
 }
 
+static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
+{
+	return kp_wait_until(pool, kp_quiet, deadline);
+}
+
+static void kp_dismiss_workers(struct kpool_pool *pool);
+
 int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns)
 {
-	if (kp_in_callback == pool)
+	if (kp_inside(pool))
 		return -EDEADLK;
 	kp_close(pool);
 	return kp_wait_quiet(pool, kp_deadline(timeout_ns));
@@ -759,16 +839,293 @@ int kpool_pool_shutdown(struct kpool_pool *pool)
 {
 	int err;
 
-	if (kp_in_callback == pool)
+	if (kp_inside(pool))
 		return -EDEADLK;
-	kp_close(pool);
-	/* Racing submitters may still add a task or two: cancel until quiet. */
-	do {
-		/* EAGAIN: cancels are still in flight; waiting reaps them. */
-		kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
-		err = kp_wait_quiet(pool, kp_deadline(10 * 1000000ULL));
-	} while (err);
+	pthread_mutex_lock(&pool->close_lock);
+	if (!pool->shut) {
+		kp_close(pool);
+		/*
+		 * Racing submitters may still add a task or two: cancel until
+		 * quiet.  Quiet and closed, the pool stays quiet for good.
+		 */
+		do {
+			/* EAGAIN: cancels are in flight; waiting reaps them. */
+			kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
+			err = kp_wait_quiet(pool, kp_deadline(10 * 1000000ULL));
+		} while (err);
+		kp_dismiss_workers(pool);
+		pool->shut = 1;
+	}
+	pthread_mutex_unlock(&pool->close_lock);
 	return 0;
+}
+
+/* ---- the program's own functions ---- */
+
+/* Fill @sqe for @fn(@arg): 0 or -EINVAL. */
+static int kp_fn_sqe(struct kpool_sqe *sqe, kpool_fn_t fn, void *arg,
+		     const struct kpool_fn_opts *opts)
+{
+	memset(sqe, 0, sizeof(*sqe));
+	if (!fn || (opts && opts->prio > KPOOL_PRIO_HIGH))
+		return -EINVAL;
+	kpool_prep_call(sqe, (__u64)(uintptr_t)fn, (__u64)(uintptr_t)arg);
+	if (opts) {
+		sqe->prio = opts->prio;
+		sqe->deadline_ns = opts->deadline_ns;
+	}
+	return 0;
+}
+
+int kpool_pool_submit_fn(struct kpool_pool *pool, kpool_fn_t fn, void *arg,
+			 const struct kpool_fn_opts *opts, uint64_t *id)
+{
+	struct kpool_sqe sqe;
+	int err;
+
+	if (!(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	err = kp_fn_sqe(&sqe, fn, arg, opts);
+	if (err)
+		return err;
+	return kp_submit(pool, &sqe, KP_CALLBACK, opts ? opts->done : NULL,
+			 opts ? opts->done_arg : NULL, NULL, id);
+}
+
+int kpool_pool_submit_fn_future(struct kpool_pool *pool, kpool_fn_t fn,
+				void *arg, const struct kpool_fn_opts *opts,
+				struct kpool_future **futurep)
+{
+	struct kpool_sqe sqe;
+	int err;
+
+	if (!(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	if (opts && opts->done)
+		return -EINVAL;
+	err = kp_fn_sqe(&sqe, fn, arg, opts);
+	if (err)
+		return err;
+	return kpool_pool_submit_future(pool, &sqe, futurep);
+}
+
+int kpool_pool_submit_fn_batch(struct kpool_pool *pool, const kpool_fn_t *fns,
+			       void *const *args, unsigned int n,
+			       const struct kpool_fn_opts *opts, uint64_t *ids)
+{
+	kpool_callback_t done = opts ? opts->done : NULL;
+	void *done_arg = opts ? opts->done_arg : NULL;
+	struct kpool_sqe sqe;
+	unsigned int i;
+	int err = 0;
+
+	if (n && !(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	for (i = 0; i < n; i++) {
+		err = kp_fn_sqe(&sqe, fns[i], args ? args[i] : NULL, opts);
+		if (!err)
+			err = kp_start_workers(pool);	/* once: then a load */
+		if (!err)	/* publishes ours before it waits */
+			err = kp_admit(pool);
+		if (err)
+			break;
+		kp_stage_task(pool, &sqe, KP_CALLBACK, done, done_arg, NULL,
+			      ids ? &ids[i] : NULL);
+	}
+	if (i)
+		kp_publish(pool);
+	return i ? (int)i : err;
+}
+
+int kpool_task_cancelled(void)
+{
+	const struct kp_running *run = kp_current_fn;
+
+	if (!run)
+		return 0;
+	if (kpool_worker_cancelled(&run->pool->ring, run->slot))
+		return -ECANCELED;
+	if (run->deadline && kp_now() >= run->deadline)
+		return -ETIME;
+	return 0;
+}
+
+/* Run the task the module gave this worker; its result. */
+static int32_t kp_run(struct kpool_pool *pool, const struct kpool_work *w)
+{
+	struct kp_running run = {
+		.pool = pool, .slot = w->slot, .deadline = w->deadline_ns,
+	};
+	kpool_fn_t fn = (kpool_fn_t)(uintptr_t)w->fn;
+	uint32_t index = (uint32_t)w->user_data;
+	struct kp_task *t;
+	int res;
+
+	/*
+	 * The record lives until the task's CQE is reaped, after our report.
+	 * The acquire pairs with the submitter's release (see kp_take()): the
+	 * module orders the two, but checkers cannot see through it (TSan).
+	 */
+	if (index >= pool->entries || !kp_load(&pool->tasks[index].armed) ||
+	    (uint32_t)(w->user_data >> 32) != pool->tasks[index].gen)
+		abort();	/* a task the library did not submit */
+	t = &pool->tasks[index];
+	if (!fn)
+		return -EINVAL;	/* kpool_pool_submit() of kpool_prep_call(0) */
+	kp_current_fn = &run;
+	res = fn((void *)(uintptr_t)w->arg);
+	kp_current_fn = NULL;
+	/* And what the function wrote, to whoever reaps the task. */
+	kp_store(&t->armed, 1);
+	return res;
+}
+
+/*
+ * A worker thread: park in WORK, run the task given, report its result
+ * in the next WORK; leave when the module's pool drains (ESHUTDOWN) or
+ * the pool dismisses its workers.
+ */
+static void *kp_worker_thread(void *arg)
+{
+	struct kpool_pool *pool = arg;
+	struct kpool_work w;
+	uint64_t token = 0;
+	int32_t res = 0;
+	int err, leave;
+
+	for (;;) {
+		memset(&w, 0, sizeof(w));
+		if (token) {
+			w.flags = KPOOL_WORK_DONE;
+			w.token = token;
+			w.res = res;
+			token = 0;	/* taken, whatever the call returns */
+		}
+		leave = kp_load(&pool->wstop);
+		if (leave)
+			w.flags |= KPOOL_WORK_LEAVE;
+		err = kpool_work(&pool->ring, &w);
+		if (leave)
+			return NULL;
+		if (!err && w.token) {
+			res = kp_run(pool, &w);
+			token = w.token;
+		} else if (err == -ENOMEM) {
+			usleep(1000);
+		} else if (err && err != -EINTR) {
+			/* ESHUTDOWN; or EBUSY, every worker slot taken */
+			break;
+		}
+	}
+	memset(&w, 0, sizeof(w));
+	w.flags = KPOOL_WORK_LEAVE;
+	kpool_work(&pool->ring, &w);
+	return NULL;
+}
+
+/*
+ * Start the worker threads, once: 0 when they run (or the pool is closed:
+ * the submit will say so), else -EOPNOTSUPP or pthread_create()'s error.
+ * They inherit a mask of every signal but those of faults, which go to the
+ * faulting thread alone and kill it if blocked.
+ */
+static int kp_start_workers(struct kpool_pool *pool)
+{
+	static const int faults[] = {
+		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+	};
+	sigset_t set, old;
+	unsigned int i, n;
+	int err = 0;
+
+	if (kp_load(&pool->wstate) == KP_W_STARTED)
+		return 0;
+	if (!(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&pool->workers_lock);
+	if (pool->wstate != KP_W_NONE || kp_load_sc(&pool->closed))
+		goto out;
+	/*
+	 * A function whose worker sleeps lends its slot out: spare workers
+	 * let the lent slots run (see kpool_pool_submit_fn()).
+	 */
+	n = pool->workers_want;
+	if (!n)
+		n = pool->opts.max_capacity > KPOOL_POOL_WORKERS / 2 ?
+			KPOOL_POOL_WORKERS : 2 * pool->opts.max_capacity;
+	sigfillset(&set);
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&set, faults[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (i = 0; i < n; i++) {
+		err = -pthread_create(&pool->workers[i], NULL,
+				      kp_worker_thread, pool);
+		if (err)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pool->nr_workers = i;
+	if (i) {
+		err = 0;	/* fewer workers than asked: still a pool */
+		kp_store(&pool->wstate, KP_W_STARTED);
+	}
+out:
+	pthread_mutex_unlock(&pool->workers_lock);
+	return err;
+}
+
+int kpool_pool_set_workers(struct kpool_pool *pool, unsigned int n)
+{
+	int err = 0;
+
+	if (!(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	if (!n || n > KPOOL_POOL_WORKERS)
+		return -EINVAL;
+	pthread_mutex_lock(&pool->workers_lock);
+	if (pool->wstate == KP_W_DISMISSED || kp_load_sc(&pool->closed))
+		err = -ESHUTDOWN;
+	else if (pool->wstate == KP_W_STARTED)
+		err = -EBUSY;
+	else
+		pool->workers_want = n;
+	pthread_mutex_unlock(&pool->workers_lock);
+	return err;
+}
+
+/*
+ * Shutdown, the pool closed and quiet for good: the workers leave.  They
+ * are parked (or about to be), and a parked worker leaves when the
+ * module's pool drains.  From then on the module takes no SQE at all, not
+ * even a CANCEL, and the publisher must never meet a refusal: so first
+ * let no control task be staged any more, and wait until those staged
+ * have completed.  Not under workers_lock: a callback may be starting the
+ * workers, and the completion thread it runs on must reap for us.
+ */
+static void kp_dismiss_workers(struct kpool_pool *pool)
+{
+	unsigned int i;
+	uint32_t state;
+	int err;
+
+	pthread_mutex_lock(&pool->workers_lock);
+	state = pool->wstate;
+	kp_store(&pool->wstate, KP_W_DISMISSED);
+	pthread_mutex_unlock(&pool->workers_lock);
+	if (state != KP_W_STARTED)
+		return;		/* the module's pool does not drain */
+
+	__atomic_store_n(&pool->ctrl_gate, 1, __ATOMIC_SEQ_CST);
+	kp_wait_until(pool, kp_no_control, UINT64_MAX);
+	kp_store(&pool->wstop, 1);
+	do {
+		err = kpool_drain(&pool->ring);	/* quiet: returns at once */
+	} while (err == -EINTR);
+	if (err)
+		abort();	/* the ring contract is broken */
+	for (i = 0; i < pool->nr_workers; i++)
+		pthread_join(pool->workers[i], NULL);
+	pool->nr_workers = 0;
 }
 
 /* ---- setup and teardown ---- */
@@ -798,6 +1155,8 @@ static void kp_free(struct kpool_pool *pool)
 		close(pool->stop_efd);
 	pthread_mutex_destroy(&pool->cq_lock);
 	pthread_mutex_destroy(&pool->eventfd_lock);
+	pthread_mutex_destroy(&pool->workers_lock);
+	pthread_mutex_destroy(&pool->close_lock);
 	free(pool->ready);
 	free(pool->tasks);
 	free(pool);
@@ -872,6 +1231,8 @@ int kpool_pool_create(struct kpool_pool **poolp,
 	pool->eventfd = -1;
 	pthread_mutex_init(&pool->cq_lock, NULL);
 	pthread_mutex_init(&pool->eventfd_lock, NULL);
+	pthread_mutex_init(&pool->workers_lock, NULL);
+	pthread_mutex_init(&pool->close_lock, NULL);
 	if (opts)
 		pool->opts = *opts;
 	else

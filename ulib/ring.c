@@ -87,6 +87,8 @@ int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
 	ring->cq.mask = p.cq_entries - 1;
 	ring->kflags = p.features & KPOOL_FEAT_OWNER_CONTEXT ?
 		(const __u32 *)(cq_ring + p.off.flags) : NULL;
+	ring->kworkers = p.features & KPOOL_FEAT_CALL ?
+		(const __u32 *)(cq_ring + p.off.workers) : NULL;
 	return 0;
 }
 
@@ -265,6 +267,12 @@ int kpool_drain(struct kpool_ring *ring)
 int kpool_drain_timeout(struct kpool_ring *ring, uint64_t timeout_ns)
 {
 	return kpool_drain_flags(ring, KPOOL_DRAIN_TIMEOUT, timeout_ns);
+}
+
+int kpool_work(struct kpool_ring *ring, struct kpool_work *w)
+{
+	w->size = sizeof(*w);
+	return ioctl(ring->fd, KPOOL_IOC_WORK, w) < 0 ? -errno : 0;
 }
 
 int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,

@@ -23,6 +23,8 @@
  * Threads.  Every call may be made from any thread at the same time,
  * except kpool_pool_destroy() (see there).  Callbacks run on the pool's
  * completion threads, or, in event-loop mode, in kpool_pool_process().
+ * The program's own functions (kpool_pool_submit_fn()) run on the pool's
+ * worker threads, in every mode.
  *
  * The rule for callbacks.  A callback may submit, cancel and read stats.
  * The task's own slot is free before its callback runs, so a callback can
@@ -157,10 +159,123 @@ uint64_t kpool_future_id(const struct kpool_future *future);
  */
 void kpool_future_release(struct kpool_future *future);
 
+/* ---- the program's own functions (KPOOL_FEAT_CALL) ---- */
+
+/*
+ * A function for the pool to run: what it returns is its task's result
+ * (>= 0, or a negative errno, by the convention of every task).
+ */
+typedef int (*kpool_fn_t)(void *arg);
+
+struct kpool_fn_opts {
+	uint8_t prio;			/* KPOOL_PRIO_*; default_prio at least */
+	uint64_t deadline_ns;		/* must start within it; 0: none */
+	kpool_callback_t done;		/* run with the result; may be NULL */
+	void *done_arg;
+};
+
+/*
+ * Run @fn(@arg) as a task of the pool, in one of the pool's worker
+ * threads.  It is a task like any other: capacity, queue_size, blocking
+ * or not, priority, ids, cancel, drain, shutdown and the module's counters
+ * (op KPOOL_OP_CALL) all apply.  @opts may be NULL: default priority, no
+ * deadline, no callback.  When the task completes, opts->done(
+ * opts->done_arg, result) runs on a completion thread (or in
+ * kpool_pool_process()) like any callback.  result.res is what @fn
+ * returned, or:
+ *   -ECANCELED   cancelled while waiting; or cancelled while it ran, and
+ *                @fn returned >= 0
+ *   -ETIME       its deadline passed before it started (it never ran)
+ *   -EOWNERDEAD  its worker thread exited inside @fn
+ * and result.aux is 0.  A running function is never interrupted: cancel
+ * and the deadline only show in kpool_task_cancelled(), which a long
+ * function polls.  *@id (if @id is set) gets the task's id.
+ *
+ * Capacity counts the functions that can run: while a function's thread
+ * sleeps in the kernel (a syscall that waits, a page fault, a lock), the
+ * module lends its slot to the next waiting task, so a pool of capacity
+ * N keeps N functions runnable, not N in progress.  Only as many
+ * functions as there are worker threads are in progress at once, and a
+ * waiting function at the head of the queue with no parked worker holds
+ * back the tasks behind it until one parks.
+ *
+ * Worker threads.  The first submit of a function starts the pool's
+ * worker threads: kpool_pool_set_workers() of them, by default twice
+ * max_capacity (spares for the slots of sleeping functions), at most
+ * KPOOL_POOL_WORKERS (64).  They run with every signal blocked but those a
+ * fault raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), so
+ * they take none of the program's (and a function's write to a broken
+ * pipe fails with EPIPE without SIGPIPE), and end in kpool_pool_shutdown()
+ * (or destroy).  They inherit the CPU affinity and scheduling policy of the
+ * thread that first submits a function.  kpool_pool_submit() of an SQE
+ * made with kpool_prep_call(sqe, (uintptr_t)fn, (uintptr_t)arg) is the
+ * same task.
+ *
+ * The rules for functions are the callbacks': a function may submit,
+ * cancel, tune and read stats, but a submit from a function never waits
+ * for room (-EAGAIN when full: room is made by tasks that complete, and
+ * functions waiting for it would not),
+ * drain and shutdown of its own pool fail with -EDEADLK, and it must not
+ * wait on a future of its pool nor destroy it.  It must return: not end
+ * its thread (pthread_exit()) nor longjmp() out.
+ *
+ * Any thread may call this, as kpool_pool_submit().  Errors: EOPNOTSUPP
+ * (the module lacks KPOOL_FEAT_CALL), EINVAL (@fn NULL, prio above
+ * KPOOL_PRIO_HIGH), the first call's pthread_create() errors if no worker
+ * thread could be started (EAGAIN), and kpool_pool_submit()'s.
+ */
+int kpool_pool_submit_fn(struct kpool_pool *pool, kpool_fn_t fn, void *arg,
+			 const struct kpool_fn_opts *opts, uint64_t *id);
+
+/*
+ * As kpool_pool_submit_fn(), but the result goes to a future, as with
+ * kpool_pool_submit_future(); @opts (may be NULL) gives prio and
+ * deadline_ns, and its done must be NULL (else EINVAL).
+ */
+int kpool_pool_submit_fn_future(struct kpool_pool *pool, kpool_fn_t fn,
+				void *arg, const struct kpool_fn_opts *opts,
+				struct kpool_future **futurep);
+
+/*
+ * Submit @n functions at once, as kpool_pool_submit_batch() does: task i
+ * runs @fns[i](@args[i]) (@args may be NULL: every argument NULL), its id
+ * goes to @ids[i] (@ids may be NULL); @opts (may be NULL) applies to every
+ * task, and every task's callback gets the same opts->done_arg (a
+ * function that needs its own result seen stores it in its argument).
+ * Stops at the first task that cannot be taken (a full pool that may not
+ * wait, a closed pool, @fns[i] NULL).  Returns how many were taken (1 ..
+ * n), or with none taken the reason; 0 for n == 0.
+ */
+int kpool_pool_submit_fn_batch(struct kpool_pool *pool, const kpool_fn_t *fns,
+			       void *const *args, unsigned int n,
+			       const struct kpool_fn_opts *opts, uint64_t *ids);
+
+/*
+ * How many worker threads the first submit of a function starts: 1 ..
+ * KPOOL_POOL_WORKERS (default: twice max_capacity, at most 64).  Call it
+ * before that submit.  As many as the capacity run functions that never
+ * sleep; each spare one runs a function in the slot of one that sleeps,
+ * and otherwise stays parked.  Any thread.  Errors: EINVAL, EBUSY (the
+ * workers are started), ESHUTDOWN, EOPNOTSUPP (no KPOOL_FEAT_CALL).
+ */
+int kpool_pool_set_workers(struct kpool_pool *pool, unsigned int n);
+
+/*
+ * Inside a function a pool runs: -ECANCELED once its task was cancelled
+ * (kpool_pool_cancel(), kpool_pool_cancel_all(), shutdown), -ETIME once
+ * its deadline (opts.deadline_ns after submission) has passed, else 0;
+ * 0 outside such a function.  Cheap (a load of the worker's word in the
+ * shared ring, and clock_gettime() if the task has a deadline): a long
+ * function polls it and, to stop early, returns what it said, which the
+ * task then completes with.
+ */
+int kpool_task_cancelled(void);
+
 /*
  * Cancel the task @id (from submit or kpool_future_id()).  Asynchronous:
  * a task still waiting completes with -ECANCELED; a running TIMEOUT or
- * BURN stops with -ECANCELED; other running tasks and completed ones are
+ * BURN stops with -ECANCELED; a running function is told
+ * (kpool_task_cancelled()); other running tasks and completed ones are
  * not affected.  Errors: ESHUTDOWN, EAGAIN (too many cancels at once).
  */
 int kpool_pool_cancel(struct kpool_pool *pool, uint64_t id);
@@ -209,23 +324,27 @@ int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
  * task taken has completed and its callback has returned, forever
  * (KPOOL_WAIT_FOREVER) or at most @timeout_ns.  Permanent; may be called
  * again after ETIME to keep waiting.  In event-loop mode it runs the
- * callbacks itself.  Errors: ETIME, EDEADLK (called from a callback).
+ * callbacks itself.  The worker threads stay until shutdown.
+ * Errors: ETIME, EDEADLK (called from a callback or a function of the
+ * pool).
  */
 int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns);
 
 /*
  * Close the pool: submits fail with -ESHUTDOWN from now on, tasks still
- * waiting are cancelled (-ECANCELED), running ones finish; returns when
- * every callback has run.  Safe while other threads submit; idempotent.
- * Errors: EDEADLK (called from a callback).
+ * waiting are cancelled (-ECANCELED), running ones finish (a running
+ * function is told, and must return); returns when every callback has
+ * run and the worker threads, if any, have ended.  Safe while other
+ * threads submit; idempotent.
+ * Errors: EDEADLK (called from a callback or a function of the pool).
  */
 int kpool_pool_shutdown(struct kpool_pool *pool);
 
 /*
- * Shut the pool down and free it: the module's pool, the completion
- * threads, the memory.  No thread may use @pool once this starts; to stop
- * racing threads first, call kpool_pool_shutdown() and join them.
- * Unreleased futures stay valid until released.
+ * Shut the pool down and free it: the module's pool, the completion and
+ * worker threads, the memory.  No thread may use @pool once this starts;
+ * to stop racing threads first, call kpool_pool_shutdown() and join
+ * them.  Unreleased futures stay valid until released.
  */
 void kpool_pool_destroy(struct kpool_pool *pool);
 

@@ -69,6 +69,9 @@ struct kpool_ring {
 	size_t arena_size;
 	int owns_fd;
 	const __u32 *kflags;		/* shared: KPOOL_RING_*; or NULL */
+	const __u32 *kworkers;		/* shared: KPOOL_WORKER_* per slot,
+					 * KPOOL_POOL_WORKERS of them; or NULL
+					 * (no KPOOL_FEAT_CALL) */
 };
 
 struct kpool_ring_params {
@@ -150,6 +153,34 @@ int kpool_drain_timeout(struct kpool_ring *ring, uint64_t timeout_ns);
  */
 int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,
 		     struct kpool_counters *ops, unsigned int nr_ops);
+
+/*
+ * Work for the pool as one of its worker threads (KPOOL_IOC_WORK,
+ * KPOOL_FEAT_CALL): report the previous task if @w says so, then park
+ * until the module gives this thread a CALL task of its process, which
+ * @w then describes (token, user_data, fn, arg, deadline_ns, slot).
+ * Zero *@w once, then set flags (KPOOL_WORK_*), token and res (with
+ * KPOOL_WORK_DONE) and timeout_ns (with KPOOL_WORK_TIMEOUT) before each
+ * call; the library sets size.
+ *
+ *	struct kpool_work w = { 0 };
+ *
+ *	while (!kpool_work(ring, &w)) {
+ *		w.res = my_call(w.fn, w.arg);	(the task's result)
+ *		w.flags = KPOOL_WORK_DONE;	(w.token names the task)
+ *	}
+ *
+ * The first call makes the thread a worker; KPOOL_WORK_LEAVE (after any
+ * report) unregisters it.  A report is taken whatever else the call
+ * returns, so after an error clear KPOOL_WORK_DONE before calling again.
+ * Unlike the rest of the ring layer, any number of threads may call this
+ * at once on one ring: each calling thread is its own worker.
+ * Errors: EINTR (a signal; no task given), ETIME (KPOOL_WORK_TIMEOUT
+ * passed), ESHUTDOWN (the pool drains and no task waits: leave), EBUSY
+ * (KPOOL_POOL_WORKERS workers already, or LEAVE while holding a task),
+ * EINVAL (a bad token or flags), EOPNOTSUPP (no KPOOL_FEAT_CALL).
+ */
+int kpool_work(struct kpool_ring *ring, struct kpool_work *w);
 
 /* ---- inline helpers: the hot path makes no call into the library ---- */
 
@@ -281,6 +312,19 @@ static inline void kpool_prep_burn(struct kpool_sqe *sqe, __u64 ns)
 	sqe->off = ns;
 }
 
+/*
+ * Run a function of the program (KPOOL_FEAT_CALL): a worker thread parked
+ * in kpool_work() receives @fn and @arg and runs it; res is what the
+ * worker reports.  With the pool layer (<kpool_pool.h>) @fn must be a
+ * kpool_fn_t and @arg its argument, both cast to integers.
+ */
+static inline void kpool_prep_call(struct kpool_sqe *sqe, __u64 fn, __u64 arg)
+{
+	sqe->op = KPOOL_OP_CALL;
+	sqe->addr = fn;
+	sqe->off = arg;
+}
+
 /* KPOOL_PRIO_NORMAL or KPOOL_PRIO_HIGH. */
 static inline void kpool_sqe_set_prio(struct kpool_sqe *sqe, __u8 prio)
 {
@@ -325,6 +369,21 @@ static inline int kpool_ring_needs_enter(const struct kpool_ring *ring)
 	return ring->kflags &&
 		(__atomic_load_n(ring->kflags, __ATOMIC_RELAXED) &
 		 KPOOL_RING_OWNER_WORK);
+}
+
+/*
+ * Was the task the worker in @slot (kpool_work.slot) runs cancelled while
+ * it ran (KPOOL_WORKER_CANCEL)?  A long function polls this to stop
+ * early.  Meaningful only while that worker holds a task: the module
+ * clears the word when it gives the worker its next one.  0 without
+ * KPOOL_FEAT_CALL.
+ */
+static inline int kpool_worker_cancelled(const struct kpool_ring *ring,
+					 unsigned int slot)
+{
+	return ring->kworkers && slot < KPOOL_POOL_WORKERS &&
+		(kpool_load_acquire(&ring->kworkers[slot]) &
+		 KPOOL_WORKER_CANCEL);
 }
 
 /* CQEs ready to be read. */
