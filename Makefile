@@ -106,11 +106,12 @@ $(BUILD)/examples/%: examples/%.c $(LIB_A) $(LIB_HDRS)
 # (tools/setup-host.sh --bench), linked dynamically; libkpool statically.
 BENCH_PKGS := liburing libuv glib-2.0
 BENCH_BINS := $(BUILD)/bench/bench-nop $(BUILD)/bench/bench-read4k \
+	$(BUILD)/bench/bench-mixed \
 	$(BUILD)/bench/submitters
 
 bench-bins: $(BENCH_BINS)
 
-$(BUILD)/bench/bench-%: bench/%.c bench/bench.h bench/rings.h $(LIB_A) $(LIB_HDRS)
+$(BUILD)/bench/bench-%: bench/%.c bench/bench.h bench/rings.h bench/ptpool.h $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $$(pkg-config --cflags $(BENCH_PKGS)) $(CFLAGS) \
 		$(WARN) -pthread $< $(LIB_A) $$(pkg-config --libs $(BENCH_PKGS)) -o $@

@@ -13,15 +13,25 @@
  *                  this is the cost of handing a task to a worker and back
  *   kpool-pool     the pool API: callbacks, 32 in flight, one submit each
  *   kpool-pool-b32 the pool API: kpool_pool_submit_batch() of 32, wait
+ *   kpool-fn-32    the pool API running the program's own (empty)
+ *                  function: kpool_pool_submit_fn(), 32 in flight, on the
+ *                  pool's worker threads (capacity: the CPU count)
+ *   kpool-fn-b32   the same with kpool_pool_submit_fn_batch() of 32
+ *   pthread-32     an empty function on a hand-written pthread pool (one
+ *                  mutex, two condition variables, a thread per CPU)
  *   uring-inline-bN  io_uring NOPs through liburing, completed inline
  *   uring-async-b32  the same with IOSQE_ASYNC: run by io-wq workers
  *   libuv-32       uv_queue_work() with empty work, 32 in flight
  *   glib-32        a GThreadPool with an empty function, 32 in flight
+ *
+ * The last five all run an empty function of the program: the
+ * user-function comparison (issue 13's first target).
  */
 #include <semaphore.h>
 #include <glib.h>
 #include <uv.h>
 #include "kpool_pool.h"
+#include "ptpool.h"
 #include "rings.h"
 
 /* ---- kpool, the ring API ---- */
@@ -190,6 +200,148 @@ static void kpool_pool_teardown(struct bench_thread *t)
 	kpool_pool_destroy(p->pool);
 	sem_destroy(&p->all_done);
 	free(p);
+}
+
+/* ---- kpool, the program's own functions ---- */
+
+static int empty_fn(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static int kpool_fn_setup(struct bench_thread *t)
+{
+	struct pool_inst *p = calloc(1, sizeof(*p));
+	struct kpool_pool_opts o;
+
+	t->priv = p;
+	if (!p)
+		return 1;
+	kpool_pool_opts_default(&o);
+	/* A blocking pool that holds depth tasks: submit waits beyond. */
+	o.queue_size = t->depth > o.capacity ? t->depth - o.capacity : 0;
+	sem_init(&p->all_done, 0, 0);
+	return kpool_pool_create(&p->pool, &o);
+}
+
+static int kpool_fn_run(struct bench_thread *t, unsigned int n)
+{
+	struct pool_inst *p = t->priv;
+	struct pool_task *tasks = calloc(n ? n : 1, sizeof(*tasks));
+	struct kpool_fn_opts fo = { .done = pool_cb };
+	unsigned int i;
+
+	p->submitted_at = calloc(n ? n : 1, sizeof(uint64_t));
+	p->lat = t->lat;
+	p->done = 0;
+	__atomic_store_n(&p->target, n, __ATOMIC_RELEASE);
+	/* The pool holds depth: each submit past that waits for a completion. */
+	for (i = 0; i < n; i++) {
+		tasks[i] = (struct pool_task){ .p = p, .i = i };
+		p->submitted_at[i] = bench_now();
+		fo.done_arg = &tasks[i];
+		if (kpool_pool_submit_fn(p->pool, empty_fn, NULL, &fo, NULL))
+			return -1;
+	}
+	if (n)
+		sem_wait(&p->all_done);
+	free(tasks);
+	free(p->submitted_at);
+	return 0;
+}
+
+/* A batch's tasks share one callback argument: count them. */
+static void batch_cb(void *arg, struct kpool_result r)
+{
+	struct pool_inst *p = arg;
+
+	(void)r;
+	if (++p->done == __atomic_load_n(&p->target, __ATOMIC_ACQUIRE))
+		sem_post(&p->all_done);
+}
+
+/* Batches of depth; each task's latency is its batch's round trip. */
+static int kpool_fn_batch_run(struct bench_thread *t, unsigned int n)
+{
+	struct pool_inst *p = t->priv;
+	struct kpool_fn_opts fo = { .done = batch_cb, .done_arg = p };
+	kpool_fn_t fns[128];
+	unsigned int done = 0, i;
+
+	p->done = 0;
+	for (i = 0; i < t->depth; i++)
+		fns[i] = empty_fn;
+	while (done < n) {
+		unsigned int batch = n - done < t->depth ? n - done : t->depth;
+		uint64_t t0 = bench_now();
+
+		__atomic_store_n(&p->target, done + batch, __ATOMIC_RELEASE);
+		if (kpool_pool_submit_fn_batch(p->pool, fns, NULL, batch, &fo,
+					       NULL) != (int)batch)
+			return -1;
+		sem_wait(&p->all_done);
+		t0 = bench_now() - t0;
+		for (i = 0; i < batch; i++)
+			t->lat[done + i] = t0;
+		done += batch;
+	}
+	return 0;
+}
+
+/* ---- a hand-written pthread pool ---- */
+
+struct pt_inst {
+	struct ptpool pool;
+	uint64_t *submitted_at;
+	unsigned int *index;
+};
+
+static void pt_empty(void *arg)
+{
+	(void)arg;
+}
+
+static int pthread_setup(struct bench_thread *t)
+{
+	struct pt_inst *pt = calloc(1, sizeof(*pt));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	t->priv = pt;
+	return !pt || ptpool_start(&pt->pool, cpus < 1 ? 1 : (unsigned int)cpus);
+}
+
+static int pthread_run(struct bench_thread *t, unsigned int n)
+{
+	struct pt_inst *pt = t->priv;
+	uint64_t *submitted_at = calloc(n ? n : 1, sizeof(uint64_t));
+	unsigned int *index = calloc(n ? n : 1, sizeof(unsigned int));
+	unsigned int next = 0, done = 0;
+
+	while (done < n) {
+		unsigned int *job;
+
+		while (next < n && next - done < t->depth) {
+			index[next] = next;
+			submitted_at[next] = bench_now();
+			ptpool_submit(&pt->pool, pt_empty, &index[next]);
+			next++;
+		}
+		job = ptpool_wait_one(&pt->pool);
+		t->lat[*job] = bench_now() - submitted_at[*job];
+		done++;
+	}
+	free(submitted_at);
+	free(index);
+	return 0;
+}
+
+static void pthread_teardown(struct bench_thread *t)
+{
+	struct pt_inst *pt = t->priv;
+
+	ptpool_stop(&pt->pool);
+	free(pt);
 }
 
 /* ---- io_uring ---- */
@@ -371,6 +523,10 @@ static const struct contender contenders[] = {
 	{ "uring-inline-b1", 1, uring_setup, uring_inline_run, bench_uring_close },
 	{ "uring-inline-b32", 32, uring_setup, uring_inline_run, bench_uring_close },
 	{ "uring-async-b32", 32, uring_setup, uring_async_run, bench_uring_close },
+	{ "kpool-fn-32", 32, kpool_fn_setup, kpool_fn_run, kpool_pool_teardown },
+	{ "kpool-fn-b32", 32, kpool_fn_setup, kpool_fn_batch_run,
+	  kpool_pool_teardown },
+	{ "pthread-32", 32, pthread_setup, pthread_run, pthread_teardown },
 	{ "libuv-32", 32, libuv_setup, libuv_run, libuv_teardown },
 	{ "glib-32", 32, glib_setup, glib_run, glib_teardown },
 };

@@ -15,7 +15,7 @@ cat "$dir"/smp*.csv >"$raw"
 # the syscalls per task the strace pass counted for that contender.
 awk -F, -v OFS=, '
 $2 == "SYSCALLS" { sc[$1 "," $3 "," $4] = $6 / $5; next }
-$2 == "nop" || $2 == "read4k" { rows[++n] = $0 }
+$2 == "nop" || $2 == "read4k" || $2 == "mixed" { rows[++n] = $0 }
 END {
 	print "vcpus,workload,contender,threads,depth,tasks,ns_per_task,ns_min,ns_max,tasks_per_s,p50_ns,p99_ns,cpu_ns_per_task,syscalls_per_task"
 	for (i = 1; i <= n; i++) {
@@ -85,6 +85,21 @@ target() {	# target TEXT RATIO OP GOAL
 		echo "## 4 KiB reads from the page cache, $v vCPU(s)"
 		echo
 		table "$v" read4k
+		echo
+		echo "## Half compute, half block: 1000 functions, capacity 2, $v vCPU(s)"
+		echo
+		echo "Even tasks burn 200 us of CPU, odd ones sleep 2 ms; every pool may run"
+		echo "two at once. ns/task is the whole run / 1000; CPUs busy is CPU ns/task"
+		echo "over ns/task x vCPUs."
+		echo
+		table "$v" mixed
+		echo
+		echo "| contender | CPUs busy |"
+		echo "|---|---|"
+		for c in kpool-fn pthread libuv glib; do
+			echo "| $c | $(awk -v c="$(value "$v" mixed "$c" 1 13)" -v n="$(value "$v" mixed "$c" 1 7)" -v v="$v" \
+				'BEGIN { if (c == "" || n == "" || n == 0) print "n/a"; else printf "%.0f%%", 100 * c / (n * v) }') |"
+		done
 	done
 
 	k32=$(value 2 nop kpool-b32 1 7)
@@ -118,6 +133,20 @@ target() {	# target TEXT RATIO OP GOAL
 		"$(ratio "$(value 2 nop kpool-b32 2 10)" "$(value 2 nop kpool-b32 1 10)")" ge 1.8
 	target "pool API, NOP: two submitting threads' tasks/s >= 1.8x one" \
 		"$(ratio "$(value 2 nop kpool-pool 2 10)" "$(value 2 nop kpool-pool 1 10)")" ge 1.8
+	f32=$(value 2 nop kpool-fn-32 1 7)
+	target "empty user functions, 32 in flight: kpool ns/task <= 0.5x libuv's" \
+		"$(ratio "$f32" "$(value 2 nop libuv-32 1 7)")" le 0.5
+	target "empty user functions, 32 in flight: kpool ns/task <= 0.5x GThreadPool's" \
+		"$(ratio "$f32" "$(value 2 nop glib-32 1 7)")" le 0.5
+	target "empty user functions: kpool syscalls/task below libuv's" \
+		"$(ratio "$(value 2 nop kpool-fn-32 1 14)" "$(value 2 nop libuv-32 1 14)")" le 1
+	target "empty user functions: kpool syscalls/task below GThreadPool's" \
+		"$(ratio "$(value 2 nop kpool-fn-32 1 14)" "$(value 2 nop glib-32 1 14)")" le 1
+	mix=$(value 2 mixed kpool-fn 1 7)
+	for c in pthread libuv glib; do
+		target "half compute, half block, capacity 2: kpool's run time <= 0.55x $c's" \
+			"$(ratio "$mix" "$(value 2 mixed "$c" 1 7)")" le 0.55
+	done
 
 	echo
 	echo "## Where a kpool NOP's time goes (2 vCPUs, batch 32, one thread)"

@@ -32,7 +32,7 @@ for smp in 1 2; do
 	echo "sh /bin/guest-bench.sh $tasks $rounds $count" >"$work/run-list"
 	echo 900 >"$work/run-timeout"
 	tools/mkinitramfs.sh "$work/initrd.cpio.gz" "$ko" tools/guest-init.sh \
-		"$out"/bench-nop "$out"/bench-read4k "$out"/submitters \
+		"$out"/bench-nop "$out"/bench-read4k "$out"/bench-mixed "$out"/submitters \
 		"$(command -v strace)" tools/guest-bench.sh "$work/run-list" \
 		"$work/run-timeout"
 	say "bench: booting $kver with $smp vCPU(s) (TCG, idle=poll)"
@@ -40,7 +40,7 @@ for smp in 1 2; do
 	KPOOL_VM_SMP=$smp tools/vm.sh "$kver" "$work/initrd.cpio.gz" "$work.log" 1200
 	tools/parse-log.sh --no-tap "$work.log" >"$work/verdict" ||
 		{ cat "$work/verdict" >&2; die "bench guest with $smp vCPU(s) failed (console: $work.log)"; }
-	grep -E '^(nop|read4k|submitters|SYSCALLS),' "$work.log" |
+	grep -E '^(nop|read4k|mixed|submitters|SYSCALLS),' "$work.log" |
 		sed "s/^/$smp,/" >"$out/smp$smp.csv"
 	grep -m1 '^KPOOL-GUEST-UP' "$work.log" | awk '{print $2}' >"$out/kernel"
 	say "bench: $smp vCPU(s) done in $(( $(date +%s) - t0 )) s, $(wc -l <"$out/smp$smp.csv") lines"

@@ -10,6 +10,8 @@ tasks=$1 rounds=$2 count=$3
 
 bench-nop --tasks "$tasks" --rounds "$rounds" --threads 1,2
 bench-read4k --tasks "$tasks" --rounds "$rounds" --threads 1,2
+# Half compute, half block: 1000 tasks is the workload's size, not a count.
+bench-mixed --tasks 1000 --rounds "$rounds" --threads 1
 submitters --tasks "$tasks" --rounds "$rounds" --threads 1,2 |
 	sed 's/^/submitters,/'
 
