@@ -172,8 +172,8 @@ u32 kpool_workers_blocked(struct kpool_pool *pool)
 }
 
 /* A parked worker of @process, the one parked last; NULL if none. */
-static struct kpool_worker *kpool_worker_idle_locked(struct kpool_pool *pool,
-						     struct pid *process)
+static struct kpool_worker *kpool_worker_first_idle_locked(struct kpool_pool *pool,
+							   struct pid *process)
 {
 	struct kpool_worker *worker;
 
@@ -188,7 +188,7 @@ static struct kpool_worker *kpool_worker_idle_locked(struct kpool_pool *pool,
 bool kpool_worker_available_locked(struct kpool_pool *pool,
 				   const struct kpool_task *task)
 {
-	return kpool_worker_idle_locked(pool, task->owner);
+	return kpool_worker_first_idle_locked(pool, task->owner);
 }
 
 /*
@@ -200,7 +200,8 @@ bool kpool_worker_available_locked(struct kpool_pool *pool,
 void kpool_worker_give_locked(struct kpool_pool *pool, struct kpool_task *task)
 {
 	struct kpool_call *call = kpool_task_data(task, struct kpool_call);
-	struct kpool_worker *worker = kpool_worker_idle_locked(pool, task->owner);
+	struct kpool_worker *worker = kpool_worker_first_idle_locked(pool,
+								     task->owner);
 
 	list_del_init(&worker->idle_node);
 	worker->idle = false;
@@ -451,28 +452,39 @@ static bool kpool_worker_no_more(struct kpool_pool *pool)
 	return READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting);
 }
 
+/* The worker is parked: first in line for the next task of its process. */
+static void kpool_worker_idle_locked(struct kpool_pool *pool,
+				     struct kpool_worker *worker)
+{
+	lockdep_assert_held(&pool->sched_lock);
+	if (!worker->task && !worker->idle) {
+		worker->idle = true;
+		list_add(&worker->idle_node, &pool->idle_workers);
+	}
+}
+
 /*
  * Park current until a task is given to it, then describe the task in @w.
  * 0, or -ETIME, -EINTR, -ESHUTDOWN with no task.  A task given while the
- * wait was ending is taken all the same.
+ * wait was ending is taken all the same.  @kicked: the worker was parked
+ * before a kick (its report's completion), which may have given it a task.
  */
 static int kpool_worker_park(struct kpool_pool *pool,
 			     struct kpool_worker *worker,
-			     struct kpool_work *w, ktime_t end)
+			     struct kpool_work *w, ktime_t end, bool kicked)
 {
 	struct kpool_task *task;
 	struct kpool_call *call;
 	unsigned long flags;
 	int ret;
 
-	spin_lock_irqsave(&pool->sched_lock, flags);
-	if (!worker->task && !worker->idle) {
-		worker->idle = true;
-		list_add(&worker->idle_node, &pool->idle_workers);
+	if (!kicked) {
+		spin_lock_irqsave(&pool->sched_lock, flags);
+		kpool_worker_idle_locked(pool, worker);
+		spin_unlock_irqrestore(&pool->sched_lock, flags);
+		/* A waiting CALL task may have waited for a worker. */
+		kpool_sched_kick(pool);
 	}
-	spin_unlock_irqrestore(&pool->sched_lock, flags);
-	/* A waiting CALL task may have waited for a worker. */
-	kpool_sched_kick(pool);
 
 	ret = kpool_wait_serving(pool, worker->wait,
 				 READ_ONCE(worker->task) ||
@@ -498,10 +510,16 @@ static int kpool_worker_park(struct kpool_pool *pool,
 	return 0;
 }
 
-/* KPOOL_IOC_WORK, after ioctl.c checked flags and reserved fields. */
+/*
+ * KPOOL_IOC_WORK, after ioctl.c checked flags and reserved fields.  A
+ * worker that reports is parked before its task completes: the kick that
+ * completion makes gives it the next waiting task at once, in this call,
+ * with no sleep and no other thread woken (XNU's thread return).
+ */
 int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 		      ktime_t end)
 {
+	bool leave = w->flags & KPOOL_WORK_LEAVE;
 	struct kpool_worker *worker;
 	struct kpool_task *task = NULL;
 	unsigned long flags;
@@ -515,9 +533,11 @@ int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 			ret = -EINVAL;
 		else
 			task = kpool_worker_take_task_locked(worker);
-	} else if (worker && worker->task && (w->flags & KPOOL_WORK_LEAVE)) {
+	} else if (worker && worker->task && leave) {
 		ret = -EBUSY;
 	}
+	if (task && !leave)
+		kpool_worker_idle_locked(pool, worker);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 	if (ret)
 		return ret;
@@ -541,7 +561,7 @@ int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 		if (ret)
 			return ret;
 	}
-	return kpool_worker_park(pool, worker, w, end);
+	return kpool_worker_park(pool, worker, w, end, task);
 }
 
 /* Wake every parked worker: file tasks wait for them, or the pool drains. */

@@ -129,7 +129,7 @@ struct kpool_pool {
 	uint32_t wstate;		/* enum kp_wstate; read unlocked too */
 	uint32_t wstop;			/* workers: leave at the next call */
 	uint32_t ctrl_gate;		/* no control tasks: see shutdown */
-	unsigned int workers_want;	/* 0: twice max_capacity, capped */
+	unsigned int workers_want;	/* 0: 4 x max_capacity, capped */
 	unsigned int nr_workers;
 	pthread_t workers[KPOOL_POOL_WORKERS];
 	pthread_mutex_t close_lock;	/* one shutdown at a time */
@@ -1051,8 +1051,8 @@ static int kp_start_workers(struct kpool_pool *pool)
 	 */
 	n = pool->workers_want;
 	if (!n)
-		n = pool->opts.max_capacity > KPOOL_POOL_WORKERS / 2 ?
-			KPOOL_POOL_WORKERS : 2 * pool->opts.max_capacity;
+		n = pool->opts.max_capacity > KPOOL_POOL_WORKERS / 4 ?
+			KPOOL_POOL_WORKERS : 4 * pool->opts.max_capacity;
 	sigfillset(&set);
 	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
 		sigdelset(&set, faults[i]);

@@ -200,7 +200,7 @@ struct kpool_fn_opts {
  * back the tasks behind it until one parks.
  *
  * Worker threads.  The first submit of a function starts the pool's
- * worker threads: kpool_pool_set_workers() of them, by default twice
+ * worker threads: kpool_pool_set_workers() of them, by default four times
  * max_capacity (spares for the slots of sleeping functions), at most
  * KPOOL_POOL_WORKERS (64).  They run with every signal blocked but those a
  * fault raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), so
@@ -252,7 +252,7 @@ int kpool_pool_submit_fn_batch(struct kpool_pool *pool, const kpool_fn_t *fns,
 
 /*
  * How many worker threads the first submit of a function starts: 1 ..
- * KPOOL_POOL_WORKERS (default: twice max_capacity, at most 64).  Call it
+ * KPOOL_POOL_WORKERS (default: 4 x max_capacity, at most 64).  Call it
  * before that submit.  As many as the capacity run functions that never
  * sleep; each spare one runs a function in the slot of one that sleeps,
  * and otherwise stays parked.  Any thread.  Errors: EINVAL, EBUSY (the
