@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # make demo: boot a guest (Debian's 6.12 kernel; KPOOL_DEMO_SERIES=6.1 for
-# the other), load kpool, run examples/kpool-demo and the example tools
-# (tools/guest-demo-tools.sh), and show their output.
+# the other), load kpool, run examples/kpool-demo, examples/kpool-workers
+# and the example tools (tools/guest-demo-tools.sh), and show their output.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$KPOOL_TOP"
@@ -16,7 +16,7 @@ make -s examples
 
 work=$KPOOL_BUILD/demo-$kver
 rm -rf "$work" && mkdir -p "$work"
-printf 'kpool-demo\nsh /bin/guest-demo-tools.sh\n' >"$work/run-list"
+printf 'kpool-demo\nkpool-workers\nsh /bin/guest-demo-tools.sh\n' >"$work/run-list"
 tools/mkinitramfs.sh "$work/initrd.cpio.gz" "$ko" tools/guest-init.sh \
 	"$KPOOL_BUILD"/examples/* tools/guest-demo-tools.sh "$work/run-list"
 say "demo: booting $kver under QEMU (software emulation, 2 vCPUs)"
