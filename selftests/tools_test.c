@@ -3,7 +3,8 @@
  * The example tools, as a user runs them: kpool-sum must print what
  * sha256sum prints, kpool-cp must reproduce its input, and both must fail
  * the way coreutils users expect; the pool-API examples must print the
- * right CRCs (kpool-crc) and finish every task (kpool-epoll).  The tools are looked up next to this
+ * right CRCs (kpool-crc) and finish every task (kpool-epoll), and the
+ * user-function demo must pass its own checks (kpool-workers).  The tools are looked up next to this
  * binary (build/examples/), else on PATH.
  */
 #include <libgen.h>
@@ -220,6 +221,22 @@ TEST(kpool_epoll_finishes_every_task)
 	snprintf(cmd, sizeof(cmd), "%s 300 | tail -n 1", tool);
 	ASSERT_EQ(0, run(cmd, line, sizeof(line)));
 	EXPECT_EQ(0, strncmp(line, "all 300 done, 0 failed", 22));
+}
+
+/* The demo of user functions checks what it shows; it must pass them. */
+TEST(kpool_workers_passes_its_own_checks)
+{
+	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-workers", tool, sizeof(tool));
+	snprintf(cmd, sizeof(cmd), "%s | tail -n 1", tool);
+	ASSERT_EQ(0, run(cmd, line, sizeof(line)));
+	if (strstr(line, "no KPOOL_FEAT_CALL"))
+		SKIP(return, "the module has no user functions");
+	EXPECT_EQ(0, strncmp(line, "ok: every task ran once", 23)) {
+		TH_LOG("last line: %s", line);
+	}
 }
 
 TEST_HARNESS_MAIN
