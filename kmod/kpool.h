@@ -151,7 +151,7 @@ struct kpool_pool {
 	 */
 	struct list_head	worker_list;
 	struct list_head	idle_workers;
-	unsigned long		worker_slots;	/* KPOOL_POOL_WORKERS bits */
+	DECLARE_BITMAP(worker_slots, KPOOL_POOL_WORKERS);
 	u32			nr_workers;
 	u64			work_seq;	/* the last token given */
 	bool			had_workers;	/* free waits for notifiers */
@@ -330,6 +330,7 @@ void kpool_owner_ready_locked(struct kpool_pool *pool, struct kpool_task *task);
 void kpool_owner_notify(struct kpool_pool *pool);
 bool kpool_owner_has_mine(struct kpool_pool *pool);
 void kpool_owner_serve(struct kpool_pool *pool);
+bool kpool_owner_serve_one(struct kpool_pool *pool);
 void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool);
 
 /* worker.c, or nothing without preempt notifiers (KPOOL_FEAT_CALL) */

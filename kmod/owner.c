@@ -17,7 +17,8 @@
  *    close that cancels everything always finds it there;
  *  - every ENTER of a thread of that process runs the ready tasks of its
  *    process before it returns, and while it waits (for CQEs, for room in
- *    a blocking pool, in DRAIN) it runs those that become ready;
+ *    a blocking pool, in DRAIN, parked in WORK as a worker thread) it runs
+ *    those that become ready;
  *  - so the ENTER that submits a file task runs it, unless another thread
  *    of the process, waiting in the module, takes it first.  A program
  *    gets file tasks running in parallel by having threads wait in ENTER,
@@ -144,27 +145,37 @@ static struct kpool_task *kpool_owner_take(struct kpool_pool *pool,
 }
 
 /*
+ * Run one ready task of current's process; false if there was none.  The
+ * task that completes may start the next.
+ */
+bool kpool_owner_serve_one(struct kpool_pool *pool)
+{
+	struct kpool_task *task, *orphan, *next;
+	LIST_HEAD(orphans);
+	int ret;
+
+	if (!READ_ONCE(pool->owner_ready_count) || fatal_signal_pending(current))
+		return false;
+	task = kpool_owner_take(pool, &orphans);
+	list_for_each_entry_safe(orphan, next, &orphans, sched_node) {
+		list_del_init(&orphan->sched_node);
+		kpool_task_done(orphan, -ECANCELED);
+	}
+	if (!task)
+		return false;
+	ret = task->def->issue(task);
+	if (ret != -EIOCBQUEUED)
+		kpool_task_done(task, ret);
+	return true;
+}
+
+/*
  * Run the ready tasks of current's process, until none is left or a fatal
  * signal comes (what is left then waits for another thread, or for the
- * close that cancels it).  Each task that completes may start the next.
+ * close that cancels it).
  */
 void kpool_owner_serve(struct kpool_pool *pool)
 {
-	while (READ_ONCE(pool->owner_ready_count) &&
-	       !fatal_signal_pending(current)) {
-		struct kpool_task *task, *orphan, *next;
-		LIST_HEAD(orphans);
-		int ret;
-
-		task = kpool_owner_take(pool, &orphans);
-		list_for_each_entry_safe(orphan, next, &orphans, sched_node) {
-			list_del_init(&orphan->sched_node);
-			kpool_task_done(orphan, -ECANCELED);
-		}
-		if (!task)
-			return;
-		ret = task->def->issue(task);
-		if (ret != -EIOCBQUEUED)
-			kpool_task_done(task, ret);
-	}
+	while (kpool_owner_serve_one(pool))
+		;
 }

@@ -29,6 +29,7 @@
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -336,6 +337,22 @@ static void kpool_sched_run_inline_locked(struct kpool_pool *pool,
 		kpool_sched_kick(pool);
 }
 
+/* The next waiting task, highest priority first, or NULL. */
+static struct kpool_task *kpool_sched_next_locked(struct kpool_pool *pool)
+{
+	int prio;
+
+	for (prio = KPOOL_NR_PRIO - 1; prio >= 0; prio--) {
+		struct kpool_task *task;
+
+		task = list_first_entry_or_null(&pool->waitq[prio],
+						struct kpool_task, sched_node);
+		if (task)
+			return task;
+	}
+	return NULL;
+}
+
 /*
  * Give a prepped task to the scheduler: start it if a slot is free and
  * nothing waits ahead of it, else queue it if the queue has room.
@@ -345,7 +362,7 @@ static void kpool_sched_run_inline_locked(struct kpool_pool *pool,
 int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 {
 	unsigned long flags;
-	bool start, handed = false, notify = false;
+	bool start, handed = false, notify = false, recheck = false;
 	int ret;
 
 	/* Relative until now (submit_ns is from alloc); far ones clamped. */
@@ -382,9 +399,22 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 		kpool_stats_waiting(pool, task, 1);
 		if (task->deadline)
 			kpool_deadline_arm_locked(pool, task->deadline);
+		/* See below: a pool where user functions come and go. */
+		recheck = pool->had_workers ||
+			  kpool_sched_next_locked(pool)->def->flags & KPOOL_OPF_USER;
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
+	if (recheck) {
+		/*
+		 * A worker that blocked just now may have missed this task
+		 * (pairs with smp_mb__after_atomic() in the workers' sched_out:
+		 * one of us sees the other), and a waiting user function of a
+		 * process that has exited may be holding the queue: look again.
+		 */
+		smp_mb();
+		kpool_sched_kick(pool);
+	}
 	if (notify)
 		kpool_owner_notify(pool);
 	if (!handed && start) {
@@ -397,20 +427,15 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	return 0;
 }
 
-/* The next waiting task, highest priority first, or NULL. */
-static struct kpool_task *kpool_sched_next_locked(struct kpool_pool *pool)
+/*
+ * A user function whose process has exited: no worker of it will ever
+ * park, and it would hold the queue behind it (a pool shared after fork
+ * or SCM_RIGHTS).  Cancelled where the queue finds it stuck.
+ */
+static bool kpool_task_orphaned(const struct kpool_task *task)
 {
-	int prio;
-
-	for (prio = KPOOL_NR_PRIO - 1; prio >= 0; prio--) {
-		struct kpool_task *task;
-
-		task = list_first_entry_or_null(&pool->waitq[prio],
-						struct kpool_task, sched_node);
-		if (task)
-			return task;
-	}
-	return NULL;
+	return (task->def->flags & KPOOL_OPF_USER) &&
+		!pid_has_task(task->owner, PIDTYPE_TGID);
 }
 
 /* Start waiting tasks while slots are free. */
@@ -419,7 +444,7 @@ void kpool_sched_kick(struct kpool_pool *pool)
 	for (;;) {
 		struct kpool_task *task = NULL;
 		unsigned long flags;
-		bool handed = false, notify = false;
+		bool handed = false, notify = false, orphan = false;
 		int ret;
 
 		spin_lock_irqsave(&pool->sched_lock, flags);
@@ -429,8 +454,20 @@ void kpool_sched_kick(struct kpool_pool *pool)
 		if (task)
 			task->run_inline = false;
 		/* In order: the first in line waits for a worker place. */
-		if (task && !kpool_sched_can_start_locked(pool, task))
-			task = NULL;
+		if (task && !kpool_sched_can_start_locked(pool, task)) {
+			orphan = kpool_task_orphaned(task);
+			if (orphan)
+				kpool_sched_complete_locked(pool, task,
+							    -ECANCELED);
+			else
+				task = NULL;
+		}
+		if (orphan) {
+			spin_unlock_irqrestore(&pool->sched_lock, flags);
+			kpool_sched_wake(pool);
+			kpool_task_release(task);
+			continue;
+		}
 		if (task) {
 			/* The clock only when a task starts: most kicks find none. */
 			u64 now = ktime_get_ns();
@@ -645,6 +682,8 @@ int kpool_sched_drain(struct kpool_pool *pool, ktime_t end)
 	/* Blocked submitters must see draining and give up. */
 	wake_up_all(&pool->room_wait);
 	kpool_workers_wake(pool);
+	/* Anything stuck at the head of the queue (an orphan) goes now. */
+	kpool_sched_kick(pool);
 
 	ret = kpool_wait_serving(pool, pool->idle_wait,
 				 !READ_ONCE(pool->running) &&

@@ -168,7 +168,9 @@ void kpool_workers_stop(struct kpool_pool *pool)
 /* Running tasks whose worker thread sleeps: off the running count. */
 u32 kpool_workers_blocked(struct kpool_pool *pool)
 {
-	return min_t(u32, atomic_read(&pool->call_blocked), pool->running);
+	int blocked = atomic_read(&pool->call_blocked);
+
+	return blocked <= 0 ? 0 : min_t(u32, blocked, pool->running);
 }
 
 /* A parked worker of @process, the one parked last; NULL if none. */
@@ -207,7 +209,6 @@ void kpool_worker_give_locked(struct kpool_pool *pool, struct kpool_task *task)
 	worker->idle = false;
 	worker->task = task;
 	worker->token = ++pool->work_seq;
-	WRITE_ONCE(worker->busy, true);
 	call->worker = worker;
 	/* Pairs with the acquire of the program's cancel poll. */
 	smp_store_release(&pool->kring->workers[worker->slot], 0);
@@ -236,7 +237,7 @@ static struct kpool_task *kpool_worker_unlink_locked(struct kpool_pool *pool,
 		list_del_init(&worker->idle_node);
 	worker->idle = false;
 	list_del_init(&worker->node);
-	__clear_bit(worker->slot, &pool->worker_slots);
+	__clear_bit(worker->slot, pool->worker_slots);
 	WRITE_ONCE(pool->nr_workers, pool->nr_workers - 1);
 	return kpool_worker_take_task_locked(worker);
 }
@@ -265,11 +266,11 @@ static void kpool_worker_dead_work(struct work_struct *work)
 		task = kpool_worker_unlink_locked(pool, worker);
 		WRITE_ONCE(worker->pool, NULL);
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
-		/* The pool lives while the task does; done kicks its queue. */
-		if (task)
-			kpool_task_done(task, -EOWNERDEAD);
 	}
 	mutex_unlock(&kpool_worker_lock);
+	/* Ours since it was unlinked; it pins the pool; done kicks its queue. */
+	if (task)
+		kpool_task_done(task, -EOWNERDEAD);
 	kpool_worker_free(worker);
 }
 
@@ -282,10 +283,12 @@ static void kpool_worker_dead_irq(struct irq_work *irq)
 }
 
 /*
- * The notifiers run on the worker's own thread, with the runqueue lock
- * held and interrupts off: atomics and irq_work only.  worker->pool is
- * read once; a pool stays until an RCU grace period after its workers
- * were detached (kpool_workers_stop()).
+ * The notifiers run on the worker's own thread with preemption off
+ * (sched_out also under the runqueue lock with interrupts off): atomics
+ * and irq_work only.  worker->pool is read once; a pool stays until an
+ * RCU grace period after its workers were detached (kpool_workers_stop()).
+ * busy is set by the thread itself when it takes its task, so a thread
+ * given a task on its way to sleep is not counted as blocked.
  */
 static void kpool_worker_sched_in(struct preempt_notifier *notifier, int cpu)
 {
@@ -311,7 +314,7 @@ static void kpool_worker_sched_out(struct preempt_notifier *notifier,
 {
 	struct kpool_worker *worker = container_of(notifier, struct kpool_worker,
 						   notifier);
-	unsigned int state = READ_ONCE(current->__state);
+	unsigned int state = get_current_state();
 	struct kpool_pool *pool;
 
 	if (state == TASK_DEAD) {
@@ -326,6 +329,12 @@ static void kpool_worker_sched_out(struct preempt_notifier *notifier,
 		return;
 	worker->blocked = true;
 	atomic_inc(&pool->call_blocked);
+	/*
+	 * Pairs with the barrier after a task is queued (kpool_sched_accept()):
+	 * either we see it waiting and kick, or its submitter sees us blocked
+	 * and kicks.
+	 */
+	smp_mb__after_atomic();
 	if (READ_ONCE(pool->waiting))
 		irq_work_queue(&pool->kick_irq);
 }
@@ -400,10 +409,10 @@ static int kpool_worker_register(struct kpool_pool *pool,
 	INIT_WORK(&worker->dead_work, kpool_worker_dead_work);
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
-	slot = find_first_zero_bit(&pool->worker_slots, KPOOL_POOL_WORKERS);
+	slot = find_first_zero_bit(pool->worker_slots, KPOOL_POOL_WORKERS);
 	if (slot < KPOOL_POOL_WORKERS) {
 		pool->had_workers = true;
-		__set_bit(slot, &pool->worker_slots);
+		__set_bit(slot, pool->worker_slots);
 		worker->slot = slot;
 		list_add_tail(&worker->node, &pool->worker_list);
 		WRITE_ONCE(pool->nr_workers, pool->nr_workers + 1);
@@ -464,6 +473,28 @@ static void kpool_worker_idle_locked(struct kpool_pool *pool,
 }
 
 /*
+ * Put the worker on the idle list or take it off; false (and nothing
+ * done) if it was given a task meanwhile.
+ */
+static bool kpool_worker_set_idle(struct kpool_pool *pool,
+				  struct kpool_worker *worker, bool idle)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&pool->sched_lock, flags);
+	ok = !worker->task;
+	if (ok && idle) {
+		kpool_worker_idle_locked(pool, worker);
+	} else if (ok && worker->idle) {
+		list_del_init(&worker->idle_node);
+		worker->idle = false;
+	}
+	spin_unlock_irqrestore(&pool->sched_lock, flags);
+	return ok;
+}
+
+/*
  * Park current until a task is given to it, then describe the task in @w.
  * 0, or -ETIME, -EINTR, -ESHUTDOWN with no task.  A task given while the
  * wait was ending is taken all the same.  @kicked: the worker was parked
@@ -486,9 +517,30 @@ static int kpool_worker_park(struct kpool_pool *pool,
 		kpool_sched_kick(pool);
 	}
 
-	ret = kpool_wait_serving(pool, worker->wait,
-				 READ_ONCE(worker->task) ||
-				 kpool_worker_no_more(pool), end);
+	/*
+	 * Wait; meanwhile run the process's ready file tasks, one at a time
+	 * and off the idle list, so a task given to this worker never waits
+	 * behind them and no task is given to a worker that is busy.
+	 */
+	for (;;) {
+		ret = 0;
+		if (READ_ONCE(worker->task) || kpool_worker_no_more(pool))
+			break;
+		if (kpool_owner_has_mine(pool)) {
+			if (!kpool_worker_set_idle(pool, worker, false))
+				break;		/* given a task meanwhile */
+			kpool_owner_serve_one(pool);
+			kpool_worker_set_idle(pool, worker, true);
+			kpool_sched_kick(pool);
+			continue;
+		}
+		ret = kpool_wait_event_until(worker->wait,
+					     READ_ONCE(worker->task) ||
+					     kpool_worker_no_more(pool) ||
+					     kpool_owner_has_mine(pool), end);
+		if (ret)
+			break;
+	}
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	task = worker->task;
@@ -499,6 +551,8 @@ static int kpool_worker_park(struct kpool_pool *pool,
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		return ret ? ret : -ESHUTDOWN;
 	}
+	/* Its own thread says it holds it: see the notifiers. */
+	WRITE_ONCE(worker->busy, true);
 	call = kpool_task_data(task, struct kpool_call);
 	w->token = worker->token;
 	w->user_data = task->user_data;

@@ -708,6 +708,72 @@ TEST_F(call, other_process_never_gets_our_calls)
 	EXPECT_EQ(0, work_leave(self->ring.fd, k.token, 0));
 }
 
+TEST_F(call, orphaned_call_is_cancelled_at_the_head)
+{
+	struct kpool_sqe *sqe;
+	struct kpool_cqe cqe[2];
+	int status;
+	pid_t pid;
+
+	/* A child shares the pool, queues a call, and exits: no worker of
+	 * its process will ever park. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		queue_call(&self->ring, 1, 0, 0xc411);
+		_exit(kpool_submit(&self->ring) == 1 ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	/* The child moved the shared SQ tail: take up from there. */
+	self->ring.sq.sqe_tail = *self->ring.sq.ktail;
+	sqe = kpool_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	kpool_prep_nop(sqe);
+	kpool_sqe_set_data(sqe, 0x4e0f);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	/* The NOP does not wait behind the orphan for ever. */
+	ASSERT_EQ(0, kp_reap_n(&self->ring, cqe, 2, PROMPT));
+	EXPECT_EQ(-ECANCELED, res_of(cqe, 2, 0xc411));
+	EXPECT_EQ(0, res_of(cqe, 2, 0x4e0f));
+}
+
+static long module_refs(void)
+{
+	FILE *f = fopen("/sys/module/kpool/refcnt", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+TEST_F(call, detached_worker_freed_when_its_thread_registers_again)
+{
+	struct kpool_ring other;
+	struct kpool_setup op;
+	struct kpool_work k;
+	long before;
+
+	ASSERT_EQ(0, call_ring_open(&other, &op, 2));
+	before = module_refs();
+	ASSERT_LE(0, before);
+	/* This thread works for the fixture's pool, which then closes: the
+	 * worker is detached, and still holds its module reference. */
+	ASSERT_EQ(-ETIME, work_for(self->ring.fd, &k, 0, 0, KP_MS));
+	kpool_ring_close(&self->ring);
+	self->up = 0;
+	ASSERT_EQ(before, module_refs());
+	/* Working for another pool frees it; leaving that one frees the new. */
+	ASSERT_EQ(-ETIME, work_for(other.fd, &k, 0, 0, KP_MS));
+	ASSERT_EQ(0, work_leave(other.fd, 0, 0));
+	EXPECT_EQ(before - 1, module_refs());
+	kpool_ring_close(&other);
+}
+
 /* 3. WORK's rules */
 
 TEST_F(call, wrong_token_completes_nothing)

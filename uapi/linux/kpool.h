@@ -520,7 +520,9 @@ struct kpool_stats {
  *
  *  - KPOOL_WORK_DONE: report; token must be the one this thread holds
  *    (EINVAL otherwise: a task not given to it, or already reported).  A
- *    report is taken whatever the rest of the call does.
+ *    report the module accepted is taken whatever the rest of the call
+ *    does.  Without DONE, a worker that holds a task is given the same
+ *    task again (how to recover a reply lost to EFAULT).
  *  - KPOOL_WORK_LEAVE: after any report, stop being a worker and return
  *    0 at once.  A worker that holds a task must report it to leave
  *    (EBUSY).
@@ -528,8 +530,12 @@ struct kpool_stats {
  *
  * Errors: EINVAL, EBUSY, ETIME, EINTR (a signal; the worker stays
  * registered), ESHUTDOWN (the pool is draining and nothing waits: no task
- * will come), EBADFD (no SETUP yet), EOPNOTSUPP (no KPOOL_FEAT_CALL).  A
- * worker thread that exits holding a task completes it with -EOWNERDEAD.
+ * will come), EBADFD (no SETUP yet), EOPNOTSUPP (no KPOOL_FEAT_CALL).
+ * After ETIME, EINTR and ESHUTDOWN the reply is written with token 0 (no
+ * task; the other out fields mean nothing).  A worker thread that exits
+ * holding a task completes it with -EOWNERDEAD.  A waiting CALL task of a
+ * process that has exited is cancelled when the queue finds it at its
+ * head.
  */
 #define KPOOL_WORK_DONE		0x00000001U
 #define KPOOL_WORK_LEAVE	0x00000002U
