@@ -1446,33 +1446,13 @@ static void set_flag(int *flag)
 }
 
 /* The number after "@key:\t" in the fdinfo of @fd, or -1. */
-static long fdinfo_value(int fd, const char *key)
-{
-	char path[64], pat[64], buf[8192], *at;
-	ssize_t n;
-	int f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY);
-	if (f < 0)
-		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	snprintf(pat, sizeof(pat), "\n%s:\t", key);
-	at = strstr(buf, pat);
-	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
-}
-
 /* Poll (at most @ns) until fdinfo shows @want for @key: the last value seen. */
 static long fdinfo_wait(int fd, const char *key, long want, uint64_t ns)
 {
 	uint64_t end = kp_now_ns() + ns;
 	long v;
 
-	while ((v = fdinfo_value(fd, key)) != want && kp_now_ns() < end)
+	while ((v = kp_fdinfo_value(fd, key)) != want && kp_now_ns() < end)
 		usleep(5 * 1000);
 	return v;
 }
@@ -1660,13 +1640,13 @@ TEST_F(blocked, fdinfo_counts_blocked_workers)
 	struct kpool_cqe cqe;
 
 	/* Parked workers sleep too, but hold no call. */
-	parked = fdinfo_value(self->ring.fd, "blocked_workers");
+	parked = kp_fdinfo_value(self->ring.fd, "blocked_workers");
 	queue_call(&self->ring, (uintptr_t)fn_read, 0, 1);
 	ASSERT_EQ(1, kpool_submit(&self->ring));
 	ASSERT_TRUE(wait_flag(&bl.reading, PROMPT));
 	asleep = fdinfo_wait(self->ring.fd, "blocked_workers", 1,
 			     FDINFO_PROMPT);
-	threads = fdinfo_value(self->ring.fd, "worker_threads");
+	threads = kp_fdinfo_value(self->ring.fd, "worker_threads");
 	ASSERT_EQ(1, write(bl.pipe[1], "x", 1));
 	ASSERT_EQ(0, kp_reap_n(&self->ring, &cqe, 1, PROMPT));
 	after = fdinfo_wait(self->ring.fd, "blocked_workers", 0,

@@ -10,25 +10,6 @@
 
 #define MS	1000000ull
 
-/* The fdinfo of @fd, NUL-terminated, into @buf: 0 or -errno. */
-static int read_fdinfo(int fd, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY);
-	if (f < 0)
-		return -errno;
-	n = read(f, buf, len - 1);
-	close(f);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 FIXTURE(fdinfo) {
 	struct kpool_ring ring;
 	char text[4096];
@@ -56,7 +37,7 @@ TEST_F(fdinfo, shows_settings_and_counts)
 	q_burn(&self->ring, 3000 * MS, 7);
 	q_nop(&self->ring, 8);
 	ASSERT_EQ(2, kpool_submit(&self->ring));
-	ASSERT_EQ(0, read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	ASSERT_EQ(0, kp_read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
 	TH_LOG("%s", self->text);
 	EXPECT_TRUE(strstr(self->text, "capacity:\t1\n") &&
 		    strstr(self->text, "running:\t1\n") &&
@@ -70,14 +51,14 @@ TEST_F(fdinfo, names_the_oldest_tasks)
 	q_burn(&self->ring, 3000 * MS, 7);
 	q_nop(&self->ring, 8);
 	ASSERT_EQ(2, kpool_submit(&self->ring));
-	ASSERT_EQ(0, read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	ASSERT_EQ(0, kp_read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
 	EXPECT_TRUE(strstr(self->text, "oldest_running:\top=burn user_data=0x7 ") &&
 		    strstr(self->text, "oldest_waiting:\top=nop user_data=0x8 "));
 }
 
 TEST_F(fdinfo, idle_pool_has_no_oldest_task)
 {
-	ASSERT_EQ(0, read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	ASSERT_EQ(0, kp_read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
 	EXPECT_TRUE(strstr(self->text, "oldest_running:\tnone\n") &&
 		    strstr(self->text, "oldest_waiting:\tnone\n"));
 }
@@ -90,7 +71,7 @@ TEST(pool_not_set_up_says_so)
 	KP_REQUIRE_MODULE();
 	fd = kp_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, read_fdinfo(fd, text, sizeof(text)));
+	ASSERT_EQ(0, kp_read_fdinfo(fd, text, sizeof(text)));
 	close(fd);
 	EXPECT_NE(NULL, strstr(text, "setup:\tno\n"));
 }
@@ -110,7 +91,7 @@ TEST(unprivileged_user_reads_own_pool)
 
 		kp_become_nobody();
 		KP_CHECK(kpool_ring_open(&r, 8, NULL) == 0);
-		KP_CHECK(read_fdinfo(r.fd, text, sizeof(text)) == 0);
+		KP_CHECK(kp_read_fdinfo(r.fd, text, sizeof(text)) == 0);
 		KP_CHECK(strstr(text, "capacity:\t") != NULL);
 		kpool_ring_close(&r);
 		_exit(0);

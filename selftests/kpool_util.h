@@ -279,6 +279,37 @@ static inline int kp_tracefs_event_ready(const char *event)
 	return !access(path, W_OK);
 }
 
+
+/* The fdinfo of @fd, NUL-terminated, into @buf: 0 or -errno. */
+static inline int kp_read_fdinfo(int fd, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY);
+	if (f < 0)
+		return -errno;
+	n = read(f, buf, len - 1);
+	close(f);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* The number after "@key:\t" in the fdinfo of @fd, or -1. */
+static inline long kp_fdinfo_value(int fd, const char *key)
+{
+	char pat[64], buf[8192], *at;
+
+	if (kp_read_fdinfo(fd, buf, sizeof(buf)))
+		return -1;
+	snprintf(pat, sizeof(pat), "\n%s:\t", key);
+	at = strstr(buf, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
 /* Queue @n NOPs with user_data base, base+1, ...; returns how many fit. */
 static inline unsigned int kp_queue_nops(struct kpool_ring *ring,
 					 unsigned int n, __u64 base)
