@@ -175,8 +175,7 @@ static int kpool_ioc_stats(struct kpool_ucmd *ucmd)
 
 	if (!kpool_pool_ready(pool))
 		return -EBADFD;
-	if (st->flags || st->resv0 ||
-	    !kpool_all_zero(st->resv, ARRAY_SIZE(st->resv)))
+	if (st->flags || st->resv0 || st->resv1)
 		return -EINVAL;
 	ret = kpool_stats_read(pool, st);
 	if (ret)
@@ -254,7 +253,7 @@ static const struct kpool_ioctl_op kpool_ioctl_ops[] = {
 	KPOOL_IOCTL_OP(KPOOL_IOC_PROBE, kpool_ioc_probe, struct kpool_probe, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_TUNE, kpool_ioc_tune, struct kpool_tune, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_DRAIN, kpool_ioc_drain, struct kpool_drain, resv),
-	KPOOL_IOCTL_OP(KPOOL_IOC_STATS, kpool_ioc_stats, struct kpool_stats, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_STATS, kpool_ioc_stats, struct kpool_stats, resv1),
 	KPOOL_IOCTL_OP(KPOOL_IOC_WORK, kpool_ioc_work, struct kpool_work, resv),
 };
 

@@ -153,6 +153,7 @@ struct kpool_pool {
 	struct list_head	idle_workers;
 	DECLARE_BITMAP(worker_slots, KPOOL_POOL_WORKERS);
 	u32			nr_workers;
+	u32			nr_idle_workers;
 	u64			work_seq;	/* the last token given */
 	bool			had_workers;	/* free waits for notifiers */
 	/* Given tasks whose thread sleeps (notifiers), and the kick it asks. */
@@ -347,6 +348,7 @@ void kpool_workers_detach(struct kpool_pool *pool);
 void kpool_workers_exit(void);
 void kpool_workers_stop(struct kpool_pool *pool);
 u32 kpool_workers_blocked(struct kpool_pool *pool);
+u32 kpool_workers_busy_locked(struct kpool_pool *pool);
 #else
 #define KPOOL_HAVE_CALL	0
 static inline void kpool_workers_init(struct kpool_pool *pool) { }
@@ -369,6 +371,11 @@ static inline void kpool_workers_detach(struct kpool_pool *pool) { }
 static inline void kpool_workers_exit(void) { }
 static inline void kpool_workers_stop(struct kpool_pool *pool) { }
 static inline u32 kpool_workers_blocked(struct kpool_pool *pool)
+{
+	return 0;
+}
+
+static inline u32 kpool_workers_busy_locked(struct kpool_pool *pool)
 {
 	return 0;
 }

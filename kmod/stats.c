@@ -120,6 +120,10 @@ int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st)
 	memcpy(snap, &pool->stats, sizeof(*snap));
 	st->capacity = pool->capacity;
 	st->max_waiting = pool->max_waiting;
+	st->workers = pool->nr_workers;
+	st->workers_parked = pool->nr_idle_workers;
+	st->workers_busy = kpool_workers_busy_locked(pool);
+	st->workers_blocked = kpool_workers_blocked(pool);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
 	if (st->total_ptr &&
@@ -174,7 +178,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 {
 	struct kpool_task_glance oldest_wait = { }, oldest_run = { };
 	u32 capacity, max_waiting, running, waiting, workers, ready;
-	u32 threads, blocked;
+	u32 threads, parked, blocked;
 	u64 submitted, started, completed, failed, cancelled, timed_out;
 	u64 rejected, now = ktime_get_ns();
 	const struct kpool_task *task;
@@ -194,6 +198,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	workers = pool->workers;
 	ready = pool->owner_ready_count;
 	threads = pool->nr_workers;
+	parked = pool->nr_idle_workers;
 	blocked = kpool_workers_blocked(pool);
 	submitted = pool->stats.total.submitted;
 	started = pool->stats.total.started;
@@ -225,8 +230,9 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	seq_printf(m, "running:\t%u\nwaiting:\t%u\n", running, waiting);
 	seq_printf(m, "on_workers:\t%u\nready_for_owner:\t%u\n", workers,
 		   ready);
-	seq_printf(m, "worker_threads:\t%u\nblocked_workers:\t%u\n", threads,
-		   blocked);
+	seq_printf(m, "worker_threads:\t%u\nparked_workers:\t%u\n", threads,
+		   parked);
+	seq_printf(m, "blocked_workers:\t%u\n", blocked);
 	seq_printf(m, "sq_head:\t%u\nsq_tail:\t%u\n",
 		   READ_ONCE(pool->kring->sq_head),
 		   READ_ONCE(pool->user->sq_tail));

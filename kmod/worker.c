@@ -173,6 +173,42 @@ u32 kpool_workers_blocked(struct kpool_pool *pool)
 	return blocked <= 0 ? 0 : min_t(u32, blocked, pool->running);
 }
 
+/* The worker is parked: first in line for the next task of its process. */
+static void kpool_worker_idle_locked(struct kpool_pool *pool,
+				     struct kpool_worker *worker)
+{
+	lockdep_assert_held(&pool->sched_lock);
+	if (!worker->task && !worker->idle) {
+		worker->idle = true;
+		list_add(&worker->idle_node, &pool->idle_workers);
+		WRITE_ONCE(pool->nr_idle_workers, pool->nr_idle_workers + 1);
+	}
+}
+
+/* The worker is no longer parked (given a task, leaving, or woken). */
+static void kpool_worker_busy_locked(struct kpool_pool *pool,
+				     struct kpool_worker *worker)
+{
+	lockdep_assert_held(&pool->sched_lock);
+	if (worker->idle) {
+		list_del_init(&worker->idle_node);
+		worker->idle = false;
+		WRITE_ONCE(pool->nr_idle_workers, pool->nr_idle_workers - 1);
+	}
+}
+
+/* How many workers hold a task (at most KPOOL_POOL_WORKERS to look at). */
+u32 kpool_workers_busy_locked(struct kpool_pool *pool)
+{
+	struct kpool_worker *worker;
+	u32 busy = 0;
+
+	lockdep_assert_held(&pool->sched_lock);
+	list_for_each_entry(worker, &pool->worker_list, node)
+		busy += !!worker->task;
+	return busy;
+}
+
 /* A parked worker of @process, the one parked last; NULL if none. */
 static struct kpool_worker *kpool_worker_first_idle_locked(struct kpool_pool *pool,
 							   struct pid *process)
@@ -205,8 +241,7 @@ void kpool_worker_give_locked(struct kpool_pool *pool, struct kpool_task *task)
 	struct kpool_worker *worker = kpool_worker_first_idle_locked(pool,
 								     task->owner);
 
-	list_del_init(&worker->idle_node);
-	worker->idle = false;
+	kpool_worker_busy_locked(pool, worker);
 	worker->task = task;
 	worker->token = ++pool->work_seq;
 	call->worker = worker;
@@ -232,10 +267,7 @@ static struct kpool_task *kpool_worker_take_task_locked(struct kpool_worker *wor
 static struct kpool_task *kpool_worker_unlink_locked(struct kpool_pool *pool,
 						     struct kpool_worker *worker)
 {
-	lockdep_assert_held(&pool->sched_lock);
-	if (worker->idle)
-		list_del_init(&worker->idle_node);
-	worker->idle = false;
+	kpool_worker_busy_locked(pool, worker);
 	list_del_init(&worker->node);
 	__clear_bit(worker->slot, pool->worker_slots);
 	WRITE_ONCE(pool->nr_workers, pool->nr_workers - 1);
@@ -461,17 +493,6 @@ static bool kpool_worker_no_more(struct kpool_pool *pool)
 	return READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting);
 }
 
-/* The worker is parked: first in line for the next task of its process. */
-static void kpool_worker_idle_locked(struct kpool_pool *pool,
-				     struct kpool_worker *worker)
-{
-	lockdep_assert_held(&pool->sched_lock);
-	if (!worker->task && !worker->idle) {
-		worker->idle = true;
-		list_add(&worker->idle_node, &pool->idle_workers);
-	}
-}
-
 /*
  * Put the worker on the idle list or take it off; false (and nothing
  * done) if it was given a task meanwhile.
@@ -484,12 +505,10 @@ static bool kpool_worker_set_idle(struct kpool_pool *pool,
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	ok = !worker->task;
-	if (ok && idle) {
+	if (ok && idle)
 		kpool_worker_idle_locked(pool, worker);
-	} else if (ok && worker->idle) {
-		list_del_init(&worker->idle_node);
-		worker->idle = false;
-	}
+	else if (ok)
+		kpool_worker_busy_locked(pool, worker);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 	return ok;
 }
@@ -545,9 +564,7 @@ static int kpool_worker_park(struct kpool_pool *pool,
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	task = worker->task;
 	if (!task) {
-		if (worker->idle)
-			list_del_init(&worker->idle_node);
-		worker->idle = false;
+		kpool_worker_busy_locked(pool, worker);
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		return ret ? ret : -ESHUTDOWN;
 	}

@@ -1659,4 +1659,29 @@ TEST_F(blocked, fdinfo_counts_blocked_workers)
 	EXPECT_EQ(0, after);
 }
 
+/* STATS counts the same workers from one instant. */
+TEST_F(blocked, stats_count_parked_busy_and_blocked_workers)
+{
+	struct kpool_stats st;
+	struct kpool_cqe cqe;
+	int ret;
+
+	queue_call(&self->ring, (uintptr_t)fn_read, 0, 1);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_TRUE(wait_flag(&bl.reading, PROMPT));
+	ASSERT_EQ(1, fdinfo_wait(self->ring.fd, "blocked_workers", 1,
+				 FDINFO_PROMPT));
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	ret = kp_ioctl(self->ring.fd, KPOOL_IOC_STATS, &st);
+	ASSERT_EQ(1, write(bl.pipe[1], "x", 1));
+	ASSERT_EQ(0, kp_reap_n(&self->ring, &cqe, 1, PROMPT));
+	TH_LOG("workers %u, parked %u, busy %u, blocked %u", st.workers,
+	       st.workers_parked, st.workers_busy, st.workers_blocked);
+	ASSERT_EQ(0, ret);
+	EXPECT_TRUE(st.workers == BLOCKED_WORKERS &&
+		    st.workers_parked == BLOCKED_WORKERS - 1 &&
+		    st.workers_busy == 1 && st.workers_blocked == 1);
+}
+
 TEST_HARNESS_MAIN

@@ -749,9 +749,12 @@ TEST_F(pool, stats_reject_bad_arguments)
 	st.flags = 1;
 	EXPECT_EQ(-EINVAL, kp_ioctl(self->ring.fd, KPOOL_IOC_STATS, &st));
 	st.flags = 0;
-	st.resv[2] = 1;
+	st.resv0 = 1;
 	EXPECT_EQ(-EINVAL, kp_ioctl(self->ring.fd, KPOOL_IOC_STATS, &st));
-	st.resv[2] = 0;
+	st.resv0 = 0;
+	st.resv1 = 1;
+	EXPECT_EQ(-EINVAL, kp_ioctl(self->ring.fd, KPOOL_IOC_STATS, &st));
+	st.resv1 = 0;
 	st.total_ptr = 8;
 	EXPECT_EQ(-EFAULT, kp_ioctl(self->ring.fd, KPOOL_IOC_STATS, &st));
 }

@@ -491,6 +491,9 @@ struct kpool_counters {
  * nr_ops (in/out): in, how many fit at ops_ptr; out, how many ops the
  * module counts (its KPOOL_OP_LAST); it fills min(in, out).
  * capacity, max_waiting (out): the pool's current settings.
+ * workers* (out): the pool's worker threads (KPOOL_IOC_WORK) now: how
+ * many, how many are parked waiting for a task, how many hold one, and
+ * how many of those are asleep in the kernel (their slots lent out).
  * Errors: EBADFD, EINVAL, E2BIG, EFAULT.
  */
 struct kpool_stats {
@@ -501,8 +504,12 @@ struct kpool_stats {
 	__u64	total_ptr;		/* in: struct kpool_counters */
 	__u64	ops_ptr;		/* in: struct kpool_counters[nr_ops] */
 	__u32	max_waiting;		/* out */
+	__u32	workers;		/* out */
+	__u32	workers_parked;		/* out */
+	__u32	workers_busy;		/* out */
+	__u32	workers_blocked;	/* out */
 	__u32	resv0;
-	__u64	resv[3];
+	__u64	resv1;
 };
 
 /*
