@@ -1542,6 +1542,220 @@ TEST(function_without_the_call_feature_is_eopnotsupp)
 	EXPECT_EQ(-EOPNOTSUPP, err);
 }
 
+/* ---- the worker threads' life: min, growth, max, idle expiry ---- */
+
+/* A function that sleeps in read() on a pipe until the test writes. */
+struct sleeper {
+	int fds[2];
+	int started;
+	int done;
+};
+
+static int sleep_fn(void *arg)
+{
+	struct sleeper *s = arg;
+	char c;
+	int ok;
+
+	__atomic_add_fetch(&s->started, 1, __ATOMIC_RELEASE);
+	ok = read(s->fds[0], &c, 1) == 1;
+	__atomic_add_fetch(&s->done, 1, __ATOMIC_RELEASE);
+	return ok ? 0 : -EIO;
+}
+
+/* Poll the worker stats (at most SPIN_MAX) until @until says yes. */
+static int wait_workers(struct kpool_pool *pool,
+			int (*until)(const struct kpool_pool_worker_stats *,
+				     unsigned int),
+			unsigned int n, struct kpool_pool_worker_stats *ws)
+{
+	uint64_t end = kp_now_ns() + SPIN_MAX;
+
+	do {
+		if (kpool_pool_worker_stats(pool, ws))
+			return 0;
+		if (until(ws, n))
+			return 1;
+		usleep(2000);
+	} while (kp_now_ns() < end);
+	return 0;
+}
+
+static int parked_is(const struct kpool_pool_worker_stats *ws, unsigned int n)
+{
+	return ws->workers == n && ws->parked == n;
+}
+
+static int blocked_is(const struct kpool_pool_worker_stats *ws, unsigned int n)
+{
+	return ws->blocked == n;
+}
+
+static int workers_are(const struct kpool_pool_worker_stats *ws,
+		       unsigned int n)
+{
+	return ws->workers == n;
+}
+
+FIXTURE(lifecycle) {
+	struct kpool_pool *pool;
+	struct sleeper s;
+};
+
+FIXTURE_SETUP(lifecycle)
+{
+	struct kpool_pool_opts o = opts(2, 16, 0);
+
+	self->pool = NULL;
+	self->s.fds[0] = self->s.fds[1] = -1;
+	KP_REQUIRE_CALL();
+	ASSERT_EQ(0, pipe(self->s.fds));
+	ASSERT_EQ(0, kpool_pool_create(&self->pool, &o));
+}
+
+FIXTURE_TEARDOWN(lifecycle)
+{
+	/* Wake every sleeper first: shutdown waits for running functions. */
+	if (self->s.fds[1] >= 0)
+		close(self->s.fds[1]);
+	kpool_pool_destroy(self->pool);
+	if (self->s.fds[0] >= 0)
+		close(self->s.fds[0]);
+}
+
+/* Submit @n sleepers and wait until they all run; 1 if they do. */
+static int run_sleepers(struct kpool_pool *pool, struct sleeper *s, int n)
+{
+	uint64_t end = kp_now_ns() + SPIN_MAX;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (kpool_pool_submit_fn(pool, sleep_fn, s, NULL, NULL))
+			return 0;
+	while (__atomic_load_n(&s->started, __ATOMIC_ACQUIRE) < n) {
+		if (kp_now_ns() > end)
+			return 0;
+		usleep(1000);
+	}
+	return 1;
+}
+
+/* Let @n sleepers return and wait until they have. */
+static void wake_sleepers(struct sleeper *s, int n)
+{
+	char buf[KPOOL_POOL_WORKERS] = { 0 };
+	int before = __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
+	uint64_t end = kp_now_ns() + SPIN_MAX;
+
+	if (write(s->fds[1], buf, n) != n)
+		return;
+	while (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) < before + n &&
+	       kp_now_ns() < end)
+		usleep(1000);
+}
+
+TEST_F(lifecycle, min_workers_start_at_once_and_park)
+{
+	struct kpool_pool_worker_stats ws;
+
+	ASSERT_EQ(0, kpool_pool_set_worker_limits(self->pool, 3, 8, 0));
+	/* No function submitted: the three are pre-warmed. */
+	EXPECT_TRUE(wait_workers(self->pool, parked_is, 3, &ws));
+	TH_LOG("workers %u, parked %u, started %llu", ws.workers, ws.parked,
+	       (unsigned long long)ws.started);
+}
+
+TEST_F(lifecycle, sleeping_functions_add_workers_beyond_capacity)
+{
+	struct kpool_pool_worker_stats ws;
+
+	ASSERT_EQ(0, kpool_pool_set_worker_limits(self->pool, 0, 16, 0));
+	/* Capacity 2: six sleepers all run only if workers were added. */
+	EXPECT_TRUE(run_sleepers(self->pool, &self->s, 6));
+	kpool_pool_worker_stats(self->pool, &ws);
+	TH_LOG("%d of 6 sleepers run; workers %u, started %llu",
+	       self->s.started, ws.workers, (unsigned long long)ws.started);
+	wake_sleepers(&self->s, 6);
+}
+
+TEST_F(lifecycle, max_workers_bounds_the_threads)
+{
+	struct kpool_pool_worker_stats ws;
+	int i;
+
+	ASSERT_EQ(0, kpool_pool_set_worker_limits(self->pool, 0, 3, 0));
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(0, kpool_pool_submit_fn(self->pool, sleep_fn,
+						  &self->s, NULL, NULL));
+	ASSERT_TRUE(wait_workers(self->pool, blocked_is, 3, &ws));
+	usleep(200 * 1000);	/* time for a fourth worker, were one started */
+	kpool_pool_worker_stats(self->pool, &ws);
+	TH_LOG("workers %u, blocked %u, sleepers started %d", ws.workers,
+	       ws.blocked, self->s.started);
+	EXPECT_TRUE(ws.workers == 3 && self->s.started == 3);
+	wake_sleepers(&self->s, 6);
+}
+
+TEST_F(lifecycle, sleeping_workers_count_as_blocked_not_runnable)
+{
+	struct kpool_pool_worker_stats ws;
+
+	ASSERT_TRUE(run_sleepers(self->pool, &self->s, 2));
+	EXPECT_TRUE(wait_workers(self->pool, blocked_is, 2, &ws) &&
+		    ws.runnable == 0);
+	TH_LOG("workers %u, parked %u, runnable %u, blocked %u", ws.workers,
+	       ws.parked, ws.runnable, ws.blocked);
+	wake_sleepers(&self->s, 2);
+}
+
+TEST_F(lifecycle, idle_workers_leave_down_to_min)
+{
+	struct kpool_pool_worker_stats ws;
+
+	ASSERT_EQ(0, kpool_pool_set_worker_limits(self->pool, 1, 8,
+						  100 * KP_MS));
+	ASSERT_TRUE(run_sleepers(self->pool, &self->s, 5));
+	wake_sleepers(&self->s, 5);
+	/* Six or more workers now (five sleepers and a spare), one kept. */
+	EXPECT_TRUE(wait_workers(self->pool, workers_are, 1, &ws));
+	TH_LOG("workers %u, started %llu, expired %llu", ws.workers,
+	       (unsigned long long)ws.started,
+	       (unsigned long long)ws.expired);
+}
+
+TEST_F(lifecycle, without_idle_timeout_workers_stay)
+{
+	struct kpool_pool_worker_stats ws;
+
+	ASSERT_EQ(0, kpool_pool_set_worker_limits(self->pool, 0, 8, 0));
+	ASSERT_TRUE(run_sleepers(self->pool, &self->s, 4));
+	wake_sleepers(&self->s, 4);
+	usleep(300 * 1000);
+	kpool_pool_worker_stats(self->pool, &ws);
+	TH_LOG("workers %u, started %llu", ws.workers,
+	       (unsigned long long)ws.started);
+	EXPECT_TRUE(ws.expired == 0 && ws.workers == ws.started);
+}
+
+TEST_F(lifecycle, bad_limits_are_refused)
+{
+	int zero_max, above, min_over_max;
+
+	zero_max = kpool_pool_set_worker_limits(self->pool, 0, 0, 0);
+	above = kpool_pool_set_worker_limits(self->pool, 0,
+					     KPOOL_POOL_WORKERS + 1, 0);
+	min_over_max = kpool_pool_set_worker_limits(self->pool, 3, 2, 0);
+	EXPECT_TRUE(zero_max == -EINVAL && above == -EINVAL &&
+		    min_over_max == -EINVAL);
+}
+
+TEST_F(lifecycle, limits_after_shutdown_are_shutdown)
+{
+	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
+	EXPECT_EQ(-ESHUTDOWN,
+		  kpool_pool_set_worker_limits(self->pool, 1, 2, 0));
+}
+
 /* ---- options refused ---- */
 
 FIXTURE(bad_opts) {

@@ -68,6 +68,18 @@ enum kp_kind { KP_CALLBACK, KP_FUTURE, KP_CONTROL };
 /* The worker threads' life (kpool_pool.wstate). */
 enum kp_wstate { KP_W_NONE, KP_W_STARTED, KP_W_DISMISSED };
 
+/* One worker thread's place: free, running, or retired and not joined. */
+enum kp_wslot { KP_WS_FREE, KP_WS_LIVE, KP_WS_GONE };
+
+struct kp_worker {
+	struct kpool_pool *pool;
+	pthread_t thread;
+	enum kp_wslot state;		/* under workers_lock */
+};
+
+/* Parked workers above the minimum leave after this long by default. */
+#define KP_IDLE_TIMEOUT_NS	(5 * 1000000000ULL)
+
 /* One task in flight: found again by the index in its user_data. */
 struct kp_task {
 	uint32_t next;			/* free stack: next index + 1 (atomic) */
@@ -124,14 +136,20 @@ struct kpool_pool {
 	unsigned int nr_threads;
 	pthread_t threads[KP_MAX_THREADS];
 
-	/* Worker threads for the program's functions (KPOOL_FEAT_CALL). */
-	pthread_mutex_t workers_lock;	/* starts and dismisses them */
-	uint32_t wstate;		/* enum kp_wstate; read unlocked too */
+	/*
+	 * Worker threads for the program's functions (KPOOL_FEAT_CALL).
+	 * W: under workers_lock; W+: written under it, read without.
+	 */
+	pthread_mutex_t workers_lock;	/* starts, retires and dismisses them */
+	uint32_t wstate;		/* W+ enum kp_wstate */
 	uint32_t wstop;			/* workers: leave at the next call */
 	uint32_t ctrl_gate;		/* no control tasks: see shutdown */
-	unsigned int workers_want;	/* 0: 4 x max_capacity, capped */
-	unsigned int nr_workers;
-	pthread_t workers[KPOOL_POOL_WORKERS];
+	uint32_t wmin, wmax;		/* W+ kpool_pool_set_worker_limits() */
+	uint64_t widle_ns;		/* W+ 0: parked workers stay */
+	uint32_t wlive;			/* W+ started and not retired */
+	uint32_t wparked;		/* atomic: parked, or starting up */
+	uint64_t wstarted, wexpired;	/* W */
+	struct kp_worker workers[KPOOL_POOL_WORKERS];
 	pthread_mutex_t close_lock;	/* one shutdown at a time */
 	int shut;			/* under close_lock: shut down, quiet */
 };
@@ -980,18 +998,64 @@ static int32_t kp_run(struct kpool_pool *pool, const struct kpool_work *w)
 	return res;
 }
 
+static int kp_spawn_locked(struct kpool_pool *pool);
+
+/*
+ * A function was just taken by a worker, or submitted: if no worker is
+ * left parked (or starting up) to take the next one, start one, up to
+ * max_workers.  Go's runtime does the same when a goroutine blocks in a
+ * syscall: the next runnable one should not wait for a thread.  So a pool
+ * of capacity N whose functions never sleep settles at N + 1 threads,
+ * and one whose functions sleep grows by one thread per sleeper.
+ */
+static void kp_grow(struct kpool_pool *pool)
+{
+	if (kp_load(&pool->wparked) ||
+	    kp_load(&pool->wlive) >= kp_load(&pool->wmax))
+		return;
+	pthread_mutex_lock(&pool->workers_lock);
+	if (pool->wstate == KP_W_STARTED && !kp_load(&pool->wparked) &&
+	    pool->wlive < pool->wmax)
+		kp_spawn_locked(pool);	/* a failure: the next take retries */
+	pthread_mutex_unlock(&pool->workers_lock);
+}
+
+/*
+ * May this worker leave: above max_workers (lowered meanwhile), or, after
+ * @idle (a park that timed out), above min_workers?  If so it is retired
+ * (joined by a later spawn or by shutdown) and must leave.
+ */
+static int kp_retire(struct kpool_pool *pool, struct kp_worker *self,
+		     int idle)
+{
+	int leave;
+
+	pthread_mutex_lock(&pool->workers_lock);
+	leave = pool->wstate == KP_W_STARTED &&
+		(pool->wlive > pool->wmax || (idle && pool->wlive > pool->wmin));
+	if (leave) {
+		self->state = KP_WS_GONE;
+		kp_store(&pool->wlive, pool->wlive - 1);
+		pool->wexpired++;
+	}
+	pthread_mutex_unlock(&pool->workers_lock);
+	return leave;
+}
+
 /*
  * A worker thread: park in WORK, run the task given, report its result
- * in the next WORK; leave when the module's pool drains (ESHUTDOWN) or
- * the pool dismisses its workers.
+ * in the next WORK; leave when the module's pool drains (ESHUTDOWN), when
+ * the pool dismisses its workers, or when retired.  It is counted parked
+ * from its start (kp_spawn_locked()) until WORK gives it a task.
  */
 static void *kp_worker_thread(void *arg)
 {
-	struct kpool_pool *pool = arg;
+	struct kp_worker *self = arg;
+	struct kpool_pool *pool = self->pool;
 	struct kpool_work w;
 	uint64_t token = 0;
 	int32_t res = 0;
-	int err, leave;
+	int err, leave, parked = 1;
 
 	for (;;) {
 		memset(&w, 0, sizeof(w));
@@ -1001,15 +1065,33 @@ static void *kp_worker_thread(void *arg)
 			w.res = res;
 			token = 0;	/* taken, whatever the call returns */
 		}
-		leave = kp_load(&pool->wstop);
-		if (leave)
+		leave = kp_load(&pool->wstop) ||
+			(kp_load(&pool->wlive) > kp_load(&pool->wmax) &&
+			 kp_retire(pool, self, 0));
+		if (leave) {
 			w.flags |= KPOOL_WORK_LEAVE;
-		err = kpool_work(&pool->ring, &w);
-		if (leave)
+			if (parked)
+				kp_add(&pool->wparked, -1);
+			kpool_work(&pool->ring, &w);
 			return NULL;
-		if (!err && w.token) {
+		}
+		if (kp_load(&pool->widle_ns) &&
+		    kp_load(&pool->wlive) > kp_load(&pool->wmin)) {
+			w.flags |= KPOOL_WORK_TIMEOUT;
+			w.timeout_ns = kp_load(&pool->widle_ns);
+		}
+		if (!parked)
+			kp_add(&pool->wparked, 1);
+		err = kpool_work(&pool->ring, &w);
+		parked = !(!err && w.token);
+		if (!parked) {
+			kp_add(&pool->wparked, -1);
+			kp_grow(pool);
 			res = kp_run(pool, &w);
 			token = w.token;
+		} else if (err == -ETIME) {
+			if (kp_retire(pool, self, 1))
+				break;
 		} else if (err == -ENOMEM) {
 			usleep(1000);
 		} else if (err && err != -EINTR) {
@@ -1017,6 +1099,7 @@ static void *kp_worker_thread(void *arg)
 			break;
 		}
 	}
+	kp_add(&pool->wparked, -1);
 	memset(&w, 0, sizeof(w));
 	w.flags = KPOOL_WORK_LEAVE;
 	kpool_work(&pool->ring, &w);
@@ -1024,52 +1107,81 @@ static void *kp_worker_thread(void *arg)
 }
 
 /*
- * Start the worker threads, once: 0 when they run (or the pool is closed:
- * the submit will say so), else -EOPNOTSUPP or pthread_create()'s error.
- * They inherit a mask of every signal but those of faults, which go to the
- * faulting thread alone and kill it if blocked.
+ * Start one worker thread in a free place (joining a retired one's if
+ * need be): 0 or pthread_create()'s error.  It gets a mask of every
+ * signal but those of faults, which go to the faulting thread alone and
+ * kill it if blocked.
  */
-static int kp_start_workers(struct kpool_pool *pool)
+static int kp_spawn_locked(struct kpool_pool *pool)
 {
 	static const int faults[] = {
 		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
 	};
+	struct kp_worker *slot = NULL;
 	sigset_t set, old;
-	unsigned int i, n;
-	int err = 0;
+	unsigned int i;
+	int err;
 
-	if (kp_load(&pool->wstate) == KP_W_STARTED)
-		return 0;
-	if (!(pool->ring.features & KPOOL_FEAT_CALL))
-		return -EOPNOTSUPP;
-	pthread_mutex_lock(&pool->workers_lock);
-	if (pool->wstate != KP_W_NONE || kp_load_sc(&pool->closed))
-		goto out;
-	/*
-	 * A function whose worker sleeps lends its slot out: spare workers
-	 * let the lent slots run (see kpool_pool_submit_fn()).
-	 */
-	n = pool->workers_want;
-	if (!n)
-		n = pool->opts.max_capacity > KPOOL_POOL_WORKERS / 4 ?
-			KPOOL_POOL_WORKERS : 4 * pool->opts.max_capacity;
+	for (i = 0; i < KPOOL_POOL_WORKERS && !slot; i++)
+		if (pool->workers[i].state == KP_WS_FREE)
+			slot = &pool->workers[i];
+	for (i = 0; i < KPOOL_POOL_WORKERS && !slot; i++)
+		if (pool->workers[i].state == KP_WS_GONE) {
+			slot = &pool->workers[i];
+			pthread_join(slot->thread, NULL);	/* it is leaving */
+			slot->state = KP_WS_FREE;
+		}
+	if (!slot)
+		return -EAGAIN;
+	slot->pool = pool;
 	sigfillset(&set);
 	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
 		sigdelset(&set, faults[i]);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	for (i = 0; i < n; i++) {
-		err = -pthread_create(&pool->workers[i], NULL,
-				      kp_worker_thread, pool);
-		if (err)
-			break;
-	}
+	kp_add(&pool->wparked, 1);
+	err = -pthread_create(&slot->thread, NULL, kp_worker_thread, slot);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pool->nr_workers = i;
-	if (i) {
-		err = 0;	/* fewer workers than asked: still a pool */
-		kp_store(&pool->wstate, KP_W_STARTED);
+	if (err) {
+		kp_add(&pool->wparked, -1);
+		return err;
 	}
-out:
+	slot->state = KP_WS_LIVE;
+	kp_store(&pool->wlive, pool->wlive + 1);
+	pool->wstarted++;
+	return 0;
+}
+
+/* Start workers up to @n (and one at least): 0 if any runs. */
+static int kp_spawn_upto_locked(struct kpool_pool *pool, unsigned int n)
+{
+	int err = 0;
+
+	kp_store(&pool->wstate, KP_W_STARTED);
+	while (!err && (pool->wlive < n || !pool->wlive))
+		err = kp_spawn_locked(pool);
+	return pool->wlive ? 0 : err;
+}
+
+/*
+ * Make sure a worker will take a function about to be submitted: the
+ * first one starts min_workers threads (one at least), later ones start
+ * another if none is parked.  0 (also when the pool is closed: the
+ * submit will say so), else -EOPNOTSUPP or pthread_create()'s error when
+ * no worker runs at all.
+ */
+static int kp_start_workers(struct kpool_pool *pool)
+{
+	int err = 0;
+
+	if (kp_load(&pool->wstate) == KP_W_STARTED) {
+		kp_grow(pool);
+		return 0;
+	}
+	if (!(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&pool->workers_lock);
+	if (pool->wstate == KP_W_NONE && !kp_load_sc(&pool->closed))
+		err = kp_spawn_upto_locked(pool, pool->wmin);
 	pthread_mutex_unlock(&pool->workers_lock);
 	return err;
 }
@@ -1083,14 +1195,69 @@ int kpool_pool_set_workers(struct kpool_pool *pool, unsigned int n)
 	if (!n || n > KPOOL_POOL_WORKERS)
 		return -EINVAL;
 	pthread_mutex_lock(&pool->workers_lock);
-	if (pool->wstate == KP_W_DISMISSED || kp_load_sc(&pool->closed))
+	if (pool->wstate == KP_W_DISMISSED || kp_load_sc(&pool->closed)) {
 		err = -ESHUTDOWN;
-	else if (pool->wstate == KP_W_STARTED)
+	} else if (pool->wstate == KP_W_STARTED) {
 		err = -EBUSY;
-	else
-		pool->workers_want = n;
+	} else {
+		kp_store(&pool->wmin, n);
+		kp_store(&pool->wmax, n);
+		kp_store(&pool->widle_ns, 0);
+	}
 	pthread_mutex_unlock(&pool->workers_lock);
 	return err;
+}
+
+int kpool_pool_set_worker_limits(struct kpool_pool *pool,
+				 unsigned int min_workers,
+				 unsigned int max_workers,
+				 uint64_t idle_timeout_ns)
+{
+	int err = 0;
+
+	if (!(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	if (!max_workers || max_workers > KPOOL_POOL_WORKERS ||
+	    min_workers > max_workers)
+		return -EINVAL;
+	pthread_mutex_lock(&pool->workers_lock);
+	if (pool->wstate == KP_W_DISMISSED || kp_load_sc(&pool->closed)) {
+		err = -ESHUTDOWN;
+		goto out;
+	}
+	kp_store(&pool->wmin, min_workers);
+	kp_store(&pool->wmax, max_workers);
+	kp_store(&pool->widle_ns, idle_timeout_ns);
+	if (min_workers > pool->wlive)
+		err = kp_spawn_upto_locked(pool, min_workers);
+out:
+	pthread_mutex_unlock(&pool->workers_lock);
+	return err;
+}
+
+int kpool_pool_worker_stats(struct kpool_pool *pool,
+			    struct kpool_pool_worker_stats *ws)
+{
+	struct kpool_worker_counts c = { 0 };
+	int err = 0;
+
+	memset(ws, 0, sizeof(*ws));
+	if (pool->ring.features & KPOOL_FEAT_CALL)
+		err = kpool_get_worker_counts(&pool->ring, &c);
+	if (err)
+		return err;
+	ws->workers = c.workers;
+	ws->parked = c.parked;
+	ws->blocked = c.blocked;
+	ws->runnable = c.busy - c.blocked;
+	pthread_mutex_lock(&pool->workers_lock);
+	ws->min_workers = pool->wmin;
+	ws->max_workers = pool->wmax;
+	ws->idle_timeout_ns = pool->widle_ns;
+	ws->started = pool->wstarted;
+	ws->expired = pool->wexpired;
+	pthread_mutex_unlock(&pool->workers_lock);
+	return 0;
 }
 
 /*
@@ -1100,7 +1267,9 @@ int kpool_pool_set_workers(struct kpool_pool *pool, unsigned int n)
  * even a CANCEL, and the publisher must never meet a refusal: so first
  * let no control task be staged any more, and wait until those staged
  * have completed.  Not under workers_lock: a callback may be starting the
- * workers, and the completion thread it runs on must reap for us.
+ * workers, and the completion thread it runs on must reap for us.  Once
+ * the state is DISMISSED nobody starts or retires a worker, so the places
+ * can be read without the lock.
  */
 static void kp_dismiss_workers(struct kpool_pool *pool)
 {
@@ -1123,9 +1292,12 @@ static void kp_dismiss_workers(struct kpool_pool *pool)
 	} while (err == -EINTR);
 	if (err)
 		abort();	/* the ring contract is broken */
-	for (i = 0; i < pool->nr_workers; i++)
-		pthread_join(pool->workers[i], NULL);
-	pool->nr_workers = 0;
+	for (i = 0; i < KPOOL_POOL_WORKERS; i++) {
+		if (pool->workers[i].state != KP_WS_FREE)
+			pthread_join(pool->workers[i].thread, NULL);
+		pool->workers[i].state = KP_WS_FREE;
+	}
+	kp_store(&pool->wlive, 0);
 }
 
 /* ---- setup and teardown ---- */
@@ -1233,6 +1405,8 @@ int kpool_pool_create(struct kpool_pool **poolp,
 	pthread_mutex_init(&pool->eventfd_lock, NULL);
 	pthread_mutex_init(&pool->workers_lock, NULL);
 	pthread_mutex_init(&pool->close_lock, NULL);
+	pool->wmax = KPOOL_POOL_WORKERS;
+	pool->widle_ns = KP_IDLE_TIMEOUT_NS;
 	if (opts)
 		pool->opts = *opts;
 	else

@@ -232,6 +232,22 @@ int kpool_get_capacity(const struct kpool_ring *ring, unsigned int *capacity,
 	return 0;
 }
 
+int kpool_get_worker_counts(const struct kpool_ring *ring,
+			    struct kpool_worker_counts *counts)
+{
+	struct kpool_stats st;
+
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	if (ioctl(ring->fd, KPOOL_IOC_STATS, &st) < 0)
+		return -errno;
+	counts->workers = st.workers;
+	counts->parked = st.workers_parked;
+	counts->busy = st.workers_busy;
+	counts->blocked = st.workers_blocked;
+	return 0;
+}
+
 int kpool_tune(struct kpool_ring *ring, unsigned int capacity,
 	       unsigned int *prev)
 {

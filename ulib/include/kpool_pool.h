@@ -200,14 +200,20 @@ struct kpool_fn_opts {
  * back the tasks behind it until one parks.
  *
  * Worker threads.  The first submit of a function starts the pool's
- * worker threads: kpool_pool_set_workers() of them, by default four times
- * max_capacity (spares for the slots of sleeping functions), at most
- * KPOOL_POOL_WORKERS (64).  They run with every signal blocked but those a
+ * worker threads: min_workers of them (one at least; see
+ * kpool_pool_set_worker_limits()).  From then on, whenever a worker takes
+ * a function (or one is submitted) and no other worker is parked, one
+ * more is started, up to max_workers (default KPOOL_POOL_WORKERS, 64):
+ * so functions that never sleep keep capacity + 1 threads, and each
+ * function asleep in the kernel adds one, whose slot it runs.  A worker
+ * above min_workers that stays parked for idle_timeout (default 5 s)
+ * leaves.  They run with every signal blocked but those a
  * fault raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), so
  * they take none of the program's (and a function's write to a broken
- * pipe fails with EPIPE without SIGPIPE), and end in kpool_pool_shutdown()
- * (or destroy).  They inherit the CPU affinity and scheduling policy of the
- * thread that first submits a function.  kpool_pool_submit() of an SQE
+ * pipe fails with EPIPE without SIGPIPE), and the rest end in
+ * kpool_pool_shutdown() (or destroy).  Each inherits the CPU affinity and
+ * scheduling policy of the thread that starts it: a submitter, another
+ * worker, or the caller of kpool_pool_set_worker_limits().  kpool_pool_submit() of an SQE
  * made with kpool_prep_call(sqe, (uintptr_t)fn, (uintptr_t)arg) is the
  * same task.
  *
@@ -251,14 +257,50 @@ int kpool_pool_submit_fn_batch(struct kpool_pool *pool, const kpool_fn_t *fns,
 			       const struct kpool_fn_opts *opts, uint64_t *ids);
 
 /*
- * How many worker threads the first submit of a function starts: 1 ..
- * KPOOL_POOL_WORKERS (default: 4 x max_capacity, at most 64).  Call it
- * before that submit.  As many as the capacity run functions that never
- * sleep; each spare one runs a function in the slot of one that sleeps,
- * and otherwise stays parked.  Any thread.  Errors: EINVAL, EBUSY (the
+ * A fixed set of @n worker threads (1 .. KPOOL_POOL_WORKERS), all started
+ * by the first submit of a function, none started later, none leaving
+ * before shutdown: kpool_pool_set_worker_limits(@n, @n, 0), but only
+ * before the workers start.  Any thread.  Errors: EINVAL, EBUSY (the
  * workers are started), ESHUTDOWN, EOPNOTSUPP (no KPOOL_FEAT_CALL).
  */
 int kpool_pool_set_workers(struct kpool_pool *pool, unsigned int n);
+
+/*
+ * How many worker threads the pool keeps: @min_workers started now and
+ * kept (pre-warmed; 0 is allowed: the first function starts one), more
+ * started as functions need them up to @max_workers (1 ..
+ * KPOOL_POOL_WORKERS), and a worker above @min_workers that stays parked
+ * for @idle_timeout_ns leaves (0: never).  The defaults are 0, 64 and 5 s.
+ * May be called at any time: a worker above a lowered maximum leaves once
+ * it finishes its function or its idle timeout passes.  The runnable
+ * target (how many functions run and are not asleep) is the pool's
+ * capacity (kpool_pool_tune()).  Any thread.  Errors: EINVAL (max 0 or
+ * above 64, min above max), ESHUTDOWN, EOPNOTSUPP (no KPOOL_FEAT_CALL),
+ * and pthread_create()'s (EAGAIN) when no worker could be started.
+ */
+int kpool_pool_set_worker_limits(struct kpool_pool *pool,
+				 unsigned int min_workers,
+				 unsigned int max_workers,
+				 uint64_t idle_timeout_ns);
+
+/* The worker threads now (the module's counts) and since create. */
+struct kpool_pool_worker_stats {
+	unsigned int workers;	/* threads working for the pool */
+	unsigned int parked;	/* of them, waiting for a function */
+	unsigned int runnable;	/* of them, running a function, not asleep */
+	unsigned int blocked;	/* of them, running one, asleep in the kernel */
+	unsigned int min_workers, max_workers;
+	uint64_t idle_timeout_ns;
+	uint64_t started;	/* threads started */
+	uint64_t expired;	/* threads that left before shutdown */
+};
+
+/*
+ * Read them.  All zero but the limits if the module lacks
+ * KPOOL_FEAT_CALL.  Any thread.  Errors: the STATS ioctl's.
+ */
+int kpool_pool_worker_stats(struct kpool_pool *pool,
+			    struct kpool_pool_worker_stats *ws);
 
 /*
  * Inside a function a pool runs: -ECANCELED once its task was cancelled

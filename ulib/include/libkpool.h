@@ -182,6 +182,18 @@ int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,
  */
 int kpool_work(struct kpool_ring *ring, struct kpool_work *w);
 
+/* The pool's worker threads now, all from one instant (STATS). */
+struct kpool_worker_counts {
+	unsigned int workers;	/* registered with kpool_work() */
+	unsigned int parked;	/* of them, waiting for a task */
+	unsigned int busy;	/* of them, holding a task */
+	unsigned int blocked;	/* of the busy ones, asleep in the kernel */
+};
+
+/* Errors: EBADFD (no SETUP yet). */
+int kpool_get_worker_counts(const struct kpool_ring *ring,
+			    struct kpool_worker_counts *counts);
+
 /* ---- inline helpers: the hot path makes no call into the library ---- */
 
 static inline __u32 kpool_load_acquire(const __u32 *p)
