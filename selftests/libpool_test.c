@@ -481,6 +481,30 @@ TEST_F(pool, shutdown_cancels_waiting_tasks)
 	EXPECT_TRUE(c.calls == 6 && c.last.res == -ECANCELED);
 }
 
+/* What a cancel stops, shutdown stops: a running TIMEOUT included. */
+TEST_F(pool, shutdown_stops_a_running_timeout)
+{
+	struct kpool_sqe slow = timeout_sqe(10000 * KP_MS);
+	struct kpool_result r = { .res = 1 };
+	struct kpool_pool_counts counts;
+	struct kpool_future *f;
+	uint64_t end, t0;
+
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &slow, &f));
+	end = kp_now_ns() + 2000 * KP_MS;
+	do {
+		ASSERT_EQ(0, kpool_pool_counts(self->pool, &counts));
+	} while (!counts.running && kp_now_ns() < end);
+	ASSERT_EQ(1, counts.running);
+	t0 = kp_now_ns();
+	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
+	kpool_future_wait(f, 0, &r);
+	kpool_future_release(f);
+	TH_LOG("shutdown took %llu ms, the TIMEOUT ended with %d",
+	       (unsigned long long)(kp_now_ns() - t0) / KP_MS, r.res);
+	EXPECT_EQ(-ECANCELED, r.res);
+}
+
 TEST_F(pool, tune_after_shutdown_is_shutdown)
 {
 	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
@@ -675,6 +699,69 @@ TEST_F(single, callback_submit_to_a_full_pool_fails_instead_of_waiting)
 		usleep(1000);
 	ASSERT_EQ(0, c.first_err);
 	EXPECT_EQ(-EAGAIN, c.second_err);
+}
+
+/* A chain that keeps going while another thread waits for room. */
+struct contested {
+	struct kpool_pool *pool;
+	uint32_t left;			/* rounds of the chain still to run */
+	uint32_t refused;		/* resubmits from the callback refused */
+	uint32_t chain_idle;		/* the chain broke or ended */
+	uint32_t stop;			/* the rival stops submitting */
+};
+
+static void contested_cb(void *arg, struct kpool_result r)
+{
+	struct contested *c = arg;
+	struct kpool_sqe sqe = nop_sqe();
+
+	(void)r;
+	if (!__atomic_load_n(&c->left, __ATOMIC_ACQUIRE) ||
+	    !__atomic_sub_fetch(&c->left, 1, __ATOMIC_ACQ_REL)) {
+		__atomic_store_n(&c->chain_idle, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	if (kpool_pool_submit(c->pool, &sqe, contested_cb, c, NULL)) {
+		__atomic_add_fetch(&c->refused, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->chain_idle, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* The rival: a thread blocked in submit whenever the slot is taken. */
+static void *rival_main(void *arg)
+{
+	struct contested *c = arg;
+	struct kpool_sqe sqe = nop_sqe();
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
+		if (kpool_pool_submit(c->pool, &sqe, NULL, NULL, NULL))
+			break;
+	return NULL;
+}
+
+#define CONTESTED_ROUNDS	5000
+
+TEST_F_TIMEOUT(single, callback_keeps_its_slot_against_a_blocked_submitter,
+	       300)
+{
+	struct contested c = { .pool = self->pool, .left = CONTESTED_ROUNDS };
+	struct kpool_sqe sqe = nop_sqe();
+	pthread_t rival;
+
+	ASSERT_EQ(0, pthread_create(&rival, NULL, rival_main, &c));
+	/* Start the chain; restart it (from here) whenever it breaks. */
+	while (__atomic_load_n(&c.left, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&c.chain_idle, 0, __ATOMIC_RELEASE);
+		ASSERT_EQ(0, kpool_pool_submit(self->pool, &sqe, contested_cb,
+					       &c, NULL));
+		while (!__atomic_load_n(&c.chain_idle, __ATOMIC_ACQUIRE))
+			usleep(1000);
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(rival, NULL);
+	TH_LOG("%u of %d resubmits from the callback refused", c.refused,
+	       CONTESTED_ROUNDS);
+	EXPECT_EQ(0, c.refused);
 }
 
 struct canceller {
@@ -922,6 +1009,64 @@ TEST(default_options_make_a_working_pool)
 	kpool_future_release(f);
 	kpool_pool_destroy(pool);
 	EXPECT_EQ(0, r.res);
+}
+
+TEST(capacity_alone_sets_the_tune_ceiling_too)
+{
+	struct kpool_pool_opts o;
+	struct kpool_pool *pool = NULL;
+	int err;
+
+	KP_REQUIRE_MODULE();
+	kpool_pool_opts_default(&o);
+	o.capacity = 64;	/* more than the guest's CPUs */
+	err = kpool_pool_create(&pool, &o);
+	kpool_pool_destroy(pool);
+	EXPECT_EQ(0, err);
+}
+
+TEST(cancel_all_after_a_timed_out_drain_ends_the_rest)
+{
+	struct kpool_pool_opts o = opts(1, 4, 0);
+	struct kpool_sqe slow = timeout_sqe(10000 * KP_MS);
+	struct kpool_result r[2] = { { .res = 1 }, { .res = 1 } };
+	struct kpool_future *f[2];
+	struct kpool_pool *pool;
+	int i, drained;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	for (i = 0; i < 2; i++)		/* one runs, one waits */
+		ASSERT_EQ(0, kpool_pool_submit_future(pool, &slow, &f[i]));
+	ASSERT_EQ(-ETIME, kpool_pool_drain(pool, 50 * KP_MS));
+	ASSERT_EQ(0, kpool_pool_cancel_all(pool));
+	drained = kpool_pool_drain(pool, 5000 * KP_MS);
+	for (i = 0; i < 2; i++) {
+		kpool_future_wait(f[i], 0, &r[i]);
+		kpool_future_release(f[i]);
+	}
+	kpool_pool_destroy(pool);
+	EXPECT_TRUE(drained == 0 && r[0].res == -ECANCELED &&
+		    r[1].res == -ECANCELED);
+}
+
+TEST(future_wait_in_event_loop_mode_runs_the_completions)
+{
+	struct kpool_pool_opts o = opts(2, 4, KPOOL_POOL_EVENT_LOOP);
+	struct kpool_sqe sqe = nop_sqe();
+	struct kpool_result r = { .res = 1 };
+	struct kpool_future *f;
+	struct kpool_pool *pool;
+	int err;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	ASSERT_EQ(0, kpool_pool_submit_future(pool, &sqe, &f));
+	/* No kpool_pool_process() here: the wait must reap for itself. */
+	err = kpool_future_wait(f, 2000 * KP_MS, &r);
+	kpool_future_release(f);
+	kpool_pool_destroy(pool);
+	EXPECT_TRUE(err == 0 && r.res == 0);
 }
 
 /* ---- the program's own functions (KPOOL_FEAT_CALL) ---- */

@@ -96,6 +96,7 @@ struct kpool_future {
 	uint32_t refs;			/* the program's and the task's */
 	struct kpool_result result;
 	uint64_t id;
+	struct kpool_pool *loop;	/* event-loop pool: the wait reaps */
 };
 
 #define KP_CACHELINE 64
@@ -156,6 +157,13 @@ struct kpool_pool {
 
 /* The pool whose callback this thread is running, if any. */
 static __thread struct kpool_pool *kp_in_callback;
+
+/*
+ * The pool whose slot the running callback still holds: the slot of its
+ * task, kept from the completion until the callback returns, so that the
+ * callback's first submit takes it whatever other threads wait for room.
+ */
+static __thread struct kpool_pool *kp_slot_held;
 
 /* The function a worker thread is running, if any. */
 struct kp_running {
@@ -311,6 +319,15 @@ static int kp_admit(struct kpool_pool *pool)
 	int err, waited = 0;
 	uint32_t seq;
 
+	if (kp_slot_held == pool) {
+		/* The slot of the task whose callback this is: inflight has it. */
+		kp_slot_held = NULL;
+		if (!kp_load_sc(&pool->closed))
+			return 0;
+		kp_slot_held = pool;	/* freed when the callback returns */
+		kp_count(&pool->closed_count);
+		return -ESHUTDOWN;
+	}
 	for (;;) {
 		err = kp_try_admit(&pool->inflight, kp_load(&pool->limit));
 		if (!err)
@@ -526,6 +543,8 @@ int kpool_pool_submit_future(struct kpool_pool *pool,
 	if (!f)
 		return -ENOMEM;
 	f->refs = 2;
+	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
+		f->loop = pool;
 	err = kp_submit(pool, sqe, KP_FUTURE, NULL, NULL, f, NULL);
 	if (err) {
 		free(f);
@@ -543,8 +562,11 @@ static int kp_submit_control(struct kpool_pool *pool, uint64_t target,
 	uint32_t index;
 	uint64_t uid;
 
-	if (kp_load_sc(&pool->closed) && !(op_flags & KPOOL_CANCEL_ALL))
-		return -ESHUTDOWN;
+	/*
+	 * A closed pool (drain, shutdown) still takes cancels: "drain with a
+	 * timeout, then cancel the rest" is how a program gives up waiting.
+	 * Only shutdown's drain of the module's pool ends them (ctrl_gate).
+	 */
 	if (kp_try_admit(&pool->ctrl_inflight, KP_CTRL_SLOTS))
 		return -EAGAIN;
 	/* Shutdown is about to drain the module's pool: see there. */
@@ -575,8 +597,6 @@ int kpool_pool_cancel(struct kpool_pool *pool, uint64_t id)
 
 int kpool_pool_cancel_all(struct kpool_pool *pool)
 {
-	if (kp_load_sc(&pool->closed))
-		return -ESHUTDOWN;
 	return kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
 }
 
@@ -588,11 +608,38 @@ static void kp_future_put(struct kpool_future *f)
 		free(f);
 }
 
+static int kp_serve_and_reap(struct kpool_pool *pool, unsigned int max);
+
+/*
+ * In event-loop mode nobody else reaps: wait for the pool's fd and run
+ * its completions (callbacks included) until @f is ready.  A future not
+ * ready means its task is in flight, so the pool is not destroyed yet.
+ */
+static int kp_future_wait_loop(struct kpool_future *f, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = f->loop->ring.fd, .events = POLLIN };
+	uint64_t now;
+
+	for (;;) {
+		kp_serve_and_reap(f->loop, 0);
+		if (kp_load(&f->ready))
+			return 0;
+		now = kp_now();
+		if (now >= deadline)
+			return -ETIME;
+		poll(&pfd, 1, deadline - now > 1000000000ULL ? 1000 :
+			      (int)((deadline - now + 999999) / 1000000));
+	}
+}
+
 int kpool_future_wait(struct kpool_future *f, uint64_t timeout_ns,
 		      struct kpool_result *result)
 {
 	uint64_t deadline = kp_deadline(timeout_ns);
 
+	if (!kp_load(&f->ready) && f->loop &&
+	    kp_future_wait_loop(f, timeout_ns ? deadline : 0))
+		return -ETIME;
 	while (!kp_load(&f->ready)) {
 		if (timeout_ns == 0 || kp_futex_wait(&f->ready, 0, deadline))
 			return -ETIME;
@@ -654,9 +701,15 @@ static void kp_take(struct kpool_pool *pool, const struct kpool_cqe *cqe,
 	kp_task_put(pool, index);
 }
 
+/* Does this completion run a callback (which keeps the task's slot)? */
+static int kp_has_callback(const struct kp_done *d)
+{
+	return d->kind == KP_CALLBACK && d->fn;
+}
+
 static void kp_deliver(struct kpool_pool *pool, const struct kp_done *d)
 {
-	struct kpool_pool *outer = kp_in_callback;
+	struct kpool_pool *outer = kp_in_callback, *outer_held = kp_slot_held;
 	struct kpool_future *f = d->future;
 
 	if (d->kind == KP_FUTURE) {
@@ -664,28 +717,39 @@ static void kp_deliver(struct kpool_pool *pool, const struct kp_done *d)
 		kp_store(&f->ready, 1);
 		kp_futex_wake(&f->ready, UINT_MAX);
 		kp_future_put(f);
-	} else if (d->fn) {
+	} else if (kp_has_callback(d)) {
 		kp_in_callback = pool;
+		kp_slot_held = pool;
 		d->fn(d->arg, d->result);
 		kp_in_callback = outer;
+		if (kp_slot_held == pool) {	/* it submitted nothing */
+			kp_add(&pool->inflight, -1);
+			kp_room_made(pool, 1);
+		}
+		kp_slot_held = outer_held;
 	}
 }
 
 /*
- * Complete a batch: free every record and slot first (one atomic each
- * for the batch, and one wake for blocked submitters), then deliver.
- * Callbacks are counted in cb_running before they leave inflight, so
- * drain never sees a gap.
+ * Complete a batch: free every record first, and the slots of tasks
+ * without a callback (one atomic for the batch, and one wake for blocked
+ * submitters), then deliver.  A task with a callback keeps its slot for
+ * the callback (see kp_slot_held), which frees it when it returns unless
+ * it submitted into it: so "a callback can always resubmit into the slot
+ * it leaves" holds even while other threads wait for room.  Callbacks are
+ * counted in cb_running before they leave inflight, so drain never sees a
+ * gap.
  */
 static void kp_complete(struct kpool_pool *pool, const struct kpool_cqe *cqes,
 			unsigned int n)
 {
 	struct kp_done done[KP_REAP_BATCH];
-	unsigned int i, tasks = 0;
+	unsigned int i, tasks = 0, held = 0;
 
 	for (i = 0; i < n; i++) {
 		kp_take(pool, &cqes[i], &done[i]);
 		tasks += done[i].kind != KP_CONTROL;
+		held += kp_has_callback(&done[i]);
 	}
 	if (!n)
 		return;
@@ -693,8 +757,10 @@ static void kp_complete(struct kpool_pool *pool, const struct kpool_cqe *cqes,
 		kp_add(&pool->ctrl_inflight, -(int)(n - tasks));
 	if (tasks) {
 		kp_add(&pool->cb_running, tasks);
-		kp_add(&pool->inflight, -tasks);
-		kp_room_made(pool, tasks);
+		if (tasks > held) {
+			kp_add(&pool->inflight, -(int)(tasks - held));
+			kp_room_made(pool, tasks - held);
+		}
 		for (i = 0; i < n; i++)
 			if (done[i].kind != KP_CONTROL)
 				kp_deliver(pool, &done[i]);
@@ -871,6 +937,14 @@ int kpool_pool_shutdown(struct kpool_pool *pool)
 			kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
 			err = kp_wait_quiet(pool, kp_deadline(10 * 1000000ULL));
 		} while (err);
+		/*
+		 * No control task from now on (they get -ESHUTDOWN), and none
+		 * left in flight: the workers' dismissal drains the module's
+		 * pool, which refuses every SQE, and the publisher must never
+		 * meet a refusal.
+		 */
+		__atomic_store_n(&pool->ctrl_gate, 1, __ATOMIC_SEQ_CST);
+		kp_wait_until(pool, kp_no_control, UINT64_MAX);
 		kp_dismiss_workers(pool);
 		pool->shut = 1;
 	}
@@ -1261,12 +1335,10 @@ int kpool_pool_worker_stats(struct kpool_pool *pool,
 }
 
 /*
- * Shutdown, the pool closed and quiet for good: the workers leave.  They
- * are parked (or about to be), and a parked worker leaves when the
- * module's pool drains.  From then on the module takes no SQE at all, not
- * even a CANCEL, and the publisher must never meet a refusal: so first
- * let no control task be staged any more, and wait until those staged
- * have completed.  Not under workers_lock: a callback may be starting the
+ * Shutdown, the pool closed and quiet for good and no control task in
+ * flight or to come: the workers leave.  They are parked (or about to
+ * be), and a parked worker leaves when the module's pool drains.  Not
+ * under workers_lock: a callback may be starting the
  * workers, and the completion thread it runs on must reap for us.  Once
  * the state is DISMISSED nobody starts or retires a worker, so the places
  * can be read without the lock.
@@ -1284,8 +1356,6 @@ static void kp_dismiss_workers(struct kpool_pool *pool)
 	if (state != KP_W_STARTED)
 		return;		/* the module's pool does not drain */
 
-	__atomic_store_n(&pool->ctrl_gate, 1, __ATOMIC_SEQ_CST);
-	kp_wait_until(pool, kp_no_control, UINT64_MAX);
 	kp_store(&pool->wstop, 1);
 	do {
 		err = kpool_drain(&pool->ring);	/* quiet: returns at once */
@@ -1313,7 +1383,7 @@ void kpool_pool_opts_default(struct kpool_pool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->capacity = kp_online_cpus();
-	o->max_capacity = o->capacity;
+	o->max_capacity = 0;		/* the capacity, whatever it is set to */
 	o->queue_size = 4 * o->capacity;
 	o->completion_threads = 1;
 	o->default_prio = KPOOL_PRIO_NORMAL;
@@ -1413,6 +1483,8 @@ int kpool_pool_create(struct kpool_pool **poolp,
 		kpool_pool_opts_default(&pool->opts);
 	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
 		pool->opts.flags |= KPOOL_POOL_NONBLOCKING;
+	if (!pool->opts.max_capacity)
+		pool->opts.max_capacity = pool->opts.capacity;
 	err = kp_check_opts(&pool->opts);
 	if (err)
 		goto fail;

@@ -27,8 +27,10 @@
  * worker threads, in every mode.
  *
  * The rule for callbacks.  A callback may submit, cancel and read stats.
- * The task's own slot is free before its callback runs, so a callback can
- * always resubmit into the slot it leaves (capacity 1 included).  But a
+ * The task's own slot stays its callback's until the callback returns:
+ * the callback's first submit takes it, whatever other threads wait for
+ * room, so a callback can always resubmit into the slot it leaves
+ * (capacity 1 included); unused, it is freed on return.  But a
  * submit from a callback never waits for room, even in a blocking pool:
  * room is made by the completion threads, and the callback is holding
  * one, so waiting could wait forever.  It fails with -EAGAIN instead.  A
@@ -74,7 +76,7 @@ typedef void (*kpool_callback_t)(void *arg, struct kpool_result result);
 
 struct kpool_pool_opts {
 	unsigned int capacity;		/* tasks running at once, >= 1 */
-	unsigned int max_capacity;	/* highest kpool_pool_tune() value */
+	unsigned int max_capacity;	/* highest kpool_pool_tune(); 0: capacity */
 	unsigned int queue_size;	/* tasks waiting for a slot, may be 0 */
 	unsigned int flags;		/* KPOOL_POOL_* */
 	unsigned int completion_threads; /* ignored with EVENT_LOOP */
@@ -84,7 +86,8 @@ struct kpool_pool_opts {
 
 /*
  * The defaults: capacity the number of online CPUs (at most 1024),
- * max_capacity the same, queue_size 4 * capacity, blocking submits, one
+ * max_capacity 0 (whatever capacity is then set to), queue_size 4 x the
+ * default capacity, blocking submits, one
  * completion thread, normal priority, no arena.
  */
 void kpool_pool_opts_default(struct kpool_pool_opts *opts);
@@ -143,7 +146,9 @@ int kpool_pool_submit_future(struct kpool_pool *pool,
  * Wait until the task of @future has completed, forever (@timeout_ns
  * KPOOL_WAIT_FOREVER) or at most @timeout_ns (0 only checks); then
  * *@result (if set) gets its result.  May be called again, from any
- * thread, until the future is released.
+ * thread, until the future is released.  In event-loop mode the wait
+ * runs the pool's completions itself (their callbacks included), as
+ * kpool_pool_process() does, so a single-threaded program can wait.
  * Errors: ETIME (not completed in time).
  */
 #define KPOOL_WAIT_FOREVER	UINT64_MAX
@@ -315,10 +320,13 @@ int kpool_task_cancelled(void);
 
 /*
  * Cancel the task @id (from submit or kpool_future_id()).  Asynchronous:
- * a task still waiting completes with -ECANCELED; a running TIMEOUT or
- * BURN stops with -ECANCELED; a running function is told
- * (kpool_task_cancelled()); other running tasks and completed ones are
- * not affected.  Errors: ESHUTDOWN, EAGAIN (too many cancels at once).
+ * a task still waiting completes with -ECANCELED; a running TIMEOUT,
+ * BURN, READ, WRITE, COPY, CRC32C or SHA256 stops with -ECANCELED (the
+ * data ops between chunks); a running function is told
+ * (kpool_task_cancelled()); a running NOP or FSYNC and completed tasks
+ * are not affected.  A closed pool still takes cancels (drain with a timeout,
+ * then cancel the rest), until shutdown ends its tasks.  Errors:
+ * ESHUTDOWN (after shutdown), EAGAIN (too many cancels at once).
  */
 int kpool_pool_cancel(struct kpool_pool *pool, uint64_t id);
 
@@ -374,7 +382,8 @@ int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns);
 
 /*
  * Close the pool: submits fail with -ESHUTDOWN from now on, tasks still
- * waiting are cancelled (-ECANCELED), running ones finish (a running
+ * waiting are cancelled (-ECANCELED), and so are running ones that a
+ * cancel stops (see kpool_pool_cancel()); the others finish (a running
  * function is told, and must return); returns when every callback has
  * run and the worker threads, if any, have ended.  Safe while other
  * threads submit; idempotent.
