@@ -97,7 +97,7 @@ static int call_ring_open(struct kpool_ring *ring, struct kpool_setup *p,
 	ring->sq.sqe_tail = *ring->sq.ktail;
 	ring->cq.khead = (__u32 *)(sq_ring + p->off.cq_head);
 	ring->cq.ktail = (const __u32 *)(cq_ring + p->off.cq_tail);
-	ring->cq.cqes = (const struct kpool_cqe *)(cq_ring + p->off.cqes);
+	ring->cq.cqes = (struct kpool_cqe *)(cq_ring + p->off.cqes);
 	ring->cq.entries = p->cq_entries;
 	ring->cq.mask = p->cq_entries - 1;
 	ring->kflags = p->features & KPOOL_FEAT_OWNER_CONTEXT ?

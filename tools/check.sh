@@ -54,6 +54,14 @@ uapi_c90() {
 			-o "$logs/uapi-c90"
 }
 
+# The installed headers in a user's strictest build: no qualifier cast
+# away, no warning at all.
+headers_strict() {
+	printf '#include <kpool_pool.h>\n#include <kpool_bufpool.h>\nint main(void) { return 0; }\n' |
+		${CC:-cc} -std=c11 -Wall -Wextra -Wcast-qual -Wshadow -Wpedantic \
+			-Werror -Iuapi -Iulib/include -x c - -o "$logs/headers-strict"
+}
+
 checkpatch() {
 	local out
 	out=$(perl "$KSRC_DIR/scripts/checkpatch.pl" --strict --no-tree --terse \
@@ -87,6 +95,7 @@ guest() {
 step host-packages tools/setup-host.sh || finish
 step kernel-tree-files tools/ksrc.sh || finish
 step uapi-c90-standalone uapi_c90
+step headers-cast-qual-werror headers_strict
 step checkpatch-strict checkpatch
 step userspace-build-werror make -s lib selftests selftests-san examples
 step guest-log-judge tools/test-parse.sh

@@ -82,7 +82,7 @@ int kpool_ring_init(struct kpool_ring *ring, int fd, unsigned int entries,
 
 	ring->cq.khead = (__u32 *)(sq_ring + p.off.cq_head);
 	ring->cq.ktail = (const __u32 *)(cq_ring + p.off.cq_tail);
-	ring->cq.cqes = (const struct kpool_cqe *)(cq_ring + p.off.cqes);
+	ring->cq.cqes = (struct kpool_cqe *)(cq_ring + p.off.cqes);
 	ring->cq.entries = p.cq_entries;
 	ring->cq.mask = p.cq_entries - 1;
 	ring->kflags = p.features & KPOOL_FEAT_OWNER_CONTEXT ?

@@ -47,7 +47,7 @@ struct kpool_sq {
 struct kpool_cq {
 	__u32 *khead;			/* shared: the program's CQ head */
 	const __u32 *ktail;		/* shared: the module's CQ tail */
-	const struct kpool_cqe *cqes;
+	struct kpool_cqe *cqes;		/* read-only to the program */
 	__u32 mask;
 	__u32 entries;
 };
@@ -413,7 +413,7 @@ static inline int kpool_peek_cqe(struct kpool_ring *ring,
 
 	if (kpool_load_acquire(cq->ktail) == head)
 		return -EAGAIN;
-	*cqe_ptr = (struct kpool_cqe *)&cq->cqes[head & cq->mask];
+	*cqe_ptr = &cq->cqes[head & cq->mask];
 	return 0;
 }
 
