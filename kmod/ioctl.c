@@ -175,7 +175,7 @@ static int kpool_ioc_stats(struct kpool_ucmd *ucmd)
 
 	if (!kpool_pool_ready(pool))
 		return -EBADFD;
-	if (st->flags || st->resv0 || st->resv1)
+	if (st->flags || st->resv1)
 		return -EINVAL;
 	ret = kpool_stats_read(pool, st);
 	if (ret)

@@ -31,6 +31,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu-refcount.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -81,6 +82,14 @@ struct kpool_pool_stats {
 struct kpool_pool {
 	u64			id;		/* fdinfo and tracepoints */
 	kuid_t			owner;		/* charged in users.c */
+
+	/*
+	 * The machine-wide view (registry.c): every pool from open to free is
+	 * on its list, under kpool_pools_lock, with who opened it.
+	 */
+	struct list_head	registry_node;
+	pid_t			opener_pid;	/* in the initial namespace */
+	char			opener_comm[TASK_COMM_LEN];
 
 	/* One per accepted task still in flight, plus one for the file. */
 	struct percpu_ref	refs;
@@ -143,6 +152,7 @@ struct kpool_pool {
 	wait_queue_head_t	room_wait;	/* blocked submitters */
 	wait_queue_head_t	idle_wait;	/* DRAIN */
 	struct kpool_pool_stats	stats;
+	u32			stuck_now;	/* tasks marked stuck, in flight */
 
 	/*
 	 * The program's worker threads (worker.c), under sched_lock: every
@@ -202,6 +212,7 @@ struct kpool_task {
 	bool			unbound;	/* any CPU: the submitter had all */
 	bool			on_worker;	/* counted in pool->workers */
 	bool			run_inline;	/* KPOOL_OPF_INLINE, if it starts in ENTER */
+	bool			stuck;		/* past stuck_ms: counted, logged */
 	u32			cpu;		/* the CPU its kernel worker uses */
 	u32			aux;		/* the CQE's aux */
 	u64			submit_ns;
@@ -381,6 +392,18 @@ static inline u32 kpool_workers_busy_locked(struct kpool_pool *pool)
 }
 #endif
 
+/* registry.c */
+void kpool_registry_add(struct kpool_pool *pool);
+void kpool_registry_del(struct kpool_pool *pool);
+void kpool_registry_walk(void (*fn)(struct kpool_pool *pool, void *arg),
+			 void *arg);
+void kpool_registry_init(void);
+void kpool_registry_exit(void);
+
+/* stuck.c */
+void kpool_stuck_start(void);
+void kpool_stuck_exit(void);
+
 /* stats.c */
 void kpool_stats_submitted(struct kpool_pool *pool, struct kpool_task *task);
 void kpool_stats_started(struct kpool_pool *pool, struct kpool_task *task);
@@ -417,6 +440,7 @@ extern unsigned int kpool_burn_max_ms;
 extern unsigned int kpool_max_arena_mb;
 extern unsigned int kpool_max_pools_per_user;
 extern unsigned int kpool_max_workers;
+extern unsigned int kpool_stuck_ms;
 
 /*
  * Wait interruptibly for @cond until the absolute time @end (KTIME_MAX: no

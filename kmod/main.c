@@ -89,6 +89,8 @@ static int kpool_open(struct inode *inode, struct file *file)
 	spin_lock_init(&pool->cq_lock);
 	init_waitqueue_head(&pool->cq_wait);
 	kpool_sched_init(pool);
+	kpool_registry_add(pool);
+	kpool_stuck_start();
 
 	file->private_data = pool;
 	return nonseekable_open(inode, file);
@@ -109,6 +111,7 @@ void kpool_release_queue(struct work_struct *work)
 /* Every task is gone: free the pool. */
 static void kpool_pool_free(struct kpool_pool *pool)
 {
+	kpool_registry_del(pool);
 	kpool_workers_stop(pool);
 	kpool_sched_stop_timers(pool);
 	percpu_ref_exit(&pool->refs);
@@ -236,12 +239,14 @@ static int __init kpool_init(void)
 	ret = kpool_tasks_init();
 	if (ret)
 		goto err_release_wq;
+	kpool_registry_init();
 	ret = misc_register(&kpool_miscdev);
 	if (ret)
-		goto err_tasks;
+		goto err_registry;
 	return 0;
 
-err_tasks:
+err_registry:
+	kpool_registry_exit();
 	kpool_tasks_exit();
 err_release_wq:
 	destroy_workqueue(kpool_release_wq);
@@ -255,6 +260,9 @@ static void __exit kpool_exit(void)
 	destroy_workqueue(kpool_release_wq);
 	kpool_tasks_exit();
 	kpool_workers_exit();
+	/* No pool is left: the watchdog does not re-arm. */
+	kpool_stuck_exit();
+	kpool_registry_exit();
 	/* A pool's last ref may drop in an RCU callback running our code. */
 	rcu_barrier();
 }

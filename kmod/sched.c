@@ -185,6 +185,8 @@ static void kpool_sched_complete_at_locked(struct kpool_pool *pool,
 		task->on_worker = false;
 		pool->workers--;
 	}
+	if (task->stuck)
+		pool->stuck_now--;
 	list_del_init(&task->pool_node);
 	task->state = KPOOL_TASK_DONE;
 }

@@ -124,6 +124,7 @@ int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st)
 	st->workers_parked = pool->nr_idle_workers;
 	st->workers_busy = kpool_workers_busy_locked(pool);
 	st->workers_blocked = kpool_workers_blocked(pool);
+	st->stuck_now = pool->stuck_now;
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
 	if (st->total_ptr &&
@@ -167,6 +168,43 @@ static void kpool_glance_show(struct seq_file *m, const char *what,
 		   g->user_data, div_u64(now - g->since, NSEC_PER_MSEC));
 }
 
+static void kpool_hist_show(struct seq_file *m, const char *what,
+			    const char *op, const u64 *hist)
+{
+	unsigned int i;
+
+	seq_printf(m, "%s:\t%s", what, op);
+	for (i = 0; i < KPOOL_HIST_BUCKETS; i++)
+		seq_printf(m, " %llu", hist[i]);
+	seq_putc(m, '\n');
+}
+
+/*
+ * Each op the pool has seen: its counters on an "op:" line, then its two
+ * histograms (kpoolstat's percentiles come from these).
+ */
+static void kpool_ops_show(struct seq_file *m, const struct kpool_counters *ops)
+{
+	unsigned int i;
+
+	for (i = 0; i < KPOOL_OP_LAST; i++) {
+		const struct kpool_counters *c = &ops[i];
+		const struct kpool_op_def *def = kpool_op_lookup(i);
+		const char *name;
+
+		/* An op this module lacks can only count rejections. */
+		if (!def || (!c->submitted && !c->rejected))
+			continue;
+		name = def->name;
+		seq_printf(m, "op:\t%s submitted=%llu started=%llu completed=%llu failed=%llu cancelled=%llu timed_out=%llu rejected=%llu running=%llu waiting=%llu stuck=%llu\n",
+			   name, c->submitted, c->started, c->completed,
+			   c->failed, c->cancelled, c->timed_out, c->rejected,
+			   c->running, c->waiting, c->stuck);
+		kpool_hist_show(m, "wait_hist", name, c->wait_hist);
+		kpool_hist_show(m, "run_hist", name, c->run_hist);
+	}
+}
+
 /*
  * /proc/PID/fdinfo/FD of a pool (io_uring's model): settings, counts, the
  * ring indices, the main counters, and the oldest waiting and running
@@ -180,17 +218,25 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	u32 capacity, max_waiting, running, waiting, workers, ready;
 	u32 threads, parked, blocked;
 	u64 submitted, started, completed, failed, cancelled, timed_out;
-	u64 rejected, now = ktime_get_ns();
+	u64 rejected, stuck_total, now = ktime_get_ns();
+	struct kpool_counters *ops;
 	const struct kpool_task *task;
 	unsigned int scanned = 0;
 	unsigned long flags;
+	u32 stuck_now;
 	int prio;
 
 	if (!kpool_pool_ready(pool)) {
 		seq_puts(m, "setup:\tno\n");
 		return;
 	}
+	/* Per-op lines need a copy of every op's counters: skipped if none. */
+	ops = kmalloc(sizeof(pool->stats.op), GFP_KERNEL);
 	spin_lock_irqsave(&pool->sched_lock, flags);
+	if (ops)
+		memcpy(ops, pool->stats.op, sizeof(pool->stats.op));
+	stuck_now = pool->stuck_now;
+	stuck_total = pool->stats.total.stuck;
 	capacity = pool->capacity;
 	max_waiting = pool->max_waiting;
 	running = pool->running;
@@ -243,6 +289,11 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 		   submitted, started, completed);
 	seq_printf(m, "failed:\t%llu\ncancelled:\t%llu\ntimed_out:\t%llu\nrejected:\t%llu\n",
 		   failed, cancelled, timed_out, rejected);
+	seq_printf(m, "stuck_now:\t%u\nstuck_total:\t%llu\n", stuck_now,
+		   stuck_total);
 	kpool_glance_show(m, "oldest_waiting", &oldest_wait, now);
 	kpool_glance_show(m, "oldest_running", &oldest_run, now);
+	if (ops)
+		kpool_ops_show(m, ops);
+	kfree(ops);
 }

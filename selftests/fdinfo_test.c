@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A pool shows itself in /proc/PID/fdinfo/FD: its settings, counts, ring
- * indices, main counters, and its oldest waiting and running task.
+ * indices, main counters, stuck tasks, its oldest waiting and running
+ * task, and each op's counters and histograms.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,7 +13,7 @@
 
 FIXTURE(fdinfo) {
 	struct kpool_ring ring;
-	char text[4096];
+	char text[16384];
 	int up;
 };
 
@@ -61,6 +62,44 @@ TEST_F(fdinfo, idle_pool_has_no_oldest_task)
 	ASSERT_EQ(0, kp_read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
 	EXPECT_TRUE(strstr(self->text, "oldest_running:\tnone\n") &&
 		    strstr(self->text, "oldest_waiting:\tnone\n"));
+}
+
+/* Each op used has its counters and histograms, as STATS has them. */
+TEST_F(fdinfo, per_op_lines_agree_with_stats)
+{
+	struct kpool_counters ops[KPOOL_OP_LAST];
+	char want_burn[256], want_nop[256];
+
+	q_burn(&self->ring, 3000 * MS, 7);
+	q_nop(&self->ring, 8);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	ASSERT_EQ(0, kp_read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	ASSERT_EQ(0, kpool_read_stats(&self->ring, NULL, ops, KPOOL_OP_LAST));
+	snprintf(want_burn, sizeof(want_burn),
+		 "op:\tburn submitted=%llu started=%llu completed=%llu ",
+		 (unsigned long long)ops[KPOOL_OP_BURN].submitted,
+		 (unsigned long long)ops[KPOOL_OP_BURN].started,
+		 (unsigned long long)ops[KPOOL_OP_BURN].completed);
+	snprintf(want_nop, sizeof(want_nop),
+		 "op:\tnop submitted=%llu started=%llu completed=%llu ",
+		 (unsigned long long)ops[KPOOL_OP_NOP].submitted,
+		 (unsigned long long)ops[KPOOL_OP_NOP].started,
+		 (unsigned long long)ops[KPOOL_OP_NOP].completed);
+	TH_LOG("%s", self->text);
+	EXPECT_TRUE(strstr(self->text, want_burn) &&
+		    strstr(self->text, want_nop) &&
+		    strstr(self->text, "\nwait_hist:\tburn ") &&
+		    strstr(self->text, "\nrun_hist:\tnop ") &&
+		    !strstr(self->text, "op:\tcrc32c"));
+}
+
+TEST_F(fdinfo, counts_no_stuck_task_in_a_young_pool)
+{
+	q_burn(&self->ring, 3000 * MS, 7);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, kp_read_fdinfo(self->ring.fd, self->text, sizeof(self->text)));
+	EXPECT_TRUE(strstr(self->text, "stuck_now:\t0\n") &&
+		    strstr(self->text, "stuck_total:\t0\n"));
 }
 
 TEST(pool_not_set_up_says_so)

@@ -460,6 +460,8 @@ struct kpool_drain {
  *              left in the SQ by a non-blocking pool that was full
  *   running, waiting              now
  *   peak_running, peak_waiting    highest seen
+ *   stuck      tasks that waited or ran longer than the module's stuck_ms
+ *              parameter (each counted once, when the watchdog sees it)
  *   wait_hist  time from submission to start, in ns: bucket i counts
  *              times in [2^i, 2^(i+1)), bucket 0 also 0, the last bucket
  *              everything longer
@@ -479,7 +481,8 @@ struct kpool_counters {
 	__u64	waiting;
 	__u64	peak_running;
 	__u64	peak_waiting;
-	__u64	resv[5];
+	__u64	stuck;
+	__u64	resv[4];
 	__u64	wait_hist[KPOOL_HIST_BUCKETS];
 	__u64	run_hist[KPOOL_HIST_BUCKETS];
 };
@@ -494,6 +497,7 @@ struct kpool_counters {
  * workers* (out): the pool's worker threads (KPOOL_IOC_WORK) now: how
  * many, how many are parked waiting for a task, how many hold one, and
  * how many of those are asleep in the kernel (their slots lent out).
+ * stuck_now (out): tasks in flight now that have passed stuck_ms.
  * Errors: EBADFD, EINVAL, E2BIG, EFAULT.
  */
 struct kpool_stats {
@@ -508,7 +512,7 @@ struct kpool_stats {
 	__u32	workers_parked;		/* out */
 	__u32	workers_busy;		/* out */
 	__u32	workers_blocked;	/* out */
-	__u32	resv0;
+	__u32	stuck_now;		/* out */
 	__u64	resv1;
 };
 
