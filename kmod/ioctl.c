@@ -185,7 +185,8 @@ static int kpool_ioc_stats(struct kpool_ucmd *ucmd)
 
 static int kpool_ioc_work(struct kpool_ucmd *ucmd)
 {
-	const u32 known = KPOOL_WORK_DONE | KPOOL_WORK_LEAVE | KPOOL_WORK_TIMEOUT;
+	const u32 known = KPOOL_WORK_DONE | KPOOL_WORK_LEAVE |
+			  KPOOL_WORK_TIMEOUT | KPOOL_WORK_QUIET;
 	struct kpool_work *w = ucmd->cmd;
 	struct kpool_pool *pool = ucmd->pool;
 	bool timed = w->flags & KPOOL_WORK_TIMEOUT;
@@ -195,9 +196,13 @@ static int kpool_ioc_work(struct kpool_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (!kpool_pool_ready(pool))
 		return -EBADFD;
-	if ((w->flags & ~known) || !kpool_all_zero(w->resv, ARRAY_SIZE(w->resv)))
+	if ((w->flags & ~known) || w->resv0 || w->resv1)
 		return -EINVAL;
 	if (!timed && w->timeout_ns)
+		return -EINVAL;
+	/* A quiet report does not park: it has nothing to time. */
+	if ((w->flags & KPOOL_WORK_QUIET) &&
+	    (!(w->flags & KPOOL_WORK_DONE) || timed))
 		return -EINVAL;
 	ret = kpool_worker_work(pool, w, kpool_deadline_of(timed, w->timeout_ns));
 	if (ret == -EINVAL || ret == -EBUSY)
@@ -254,7 +259,7 @@ static const struct kpool_ioctl_op kpool_ioctl_ops[] = {
 	KPOOL_IOCTL_OP(KPOOL_IOC_TUNE, kpool_ioc_tune, struct kpool_tune, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_DRAIN, kpool_ioc_drain, struct kpool_drain, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_STATS, kpool_ioc_stats, struct kpool_stats, resv1),
-	KPOOL_IOCTL_OP(KPOOL_IOC_WORK, kpool_ioc_work, struct kpool_work, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_WORK, kpool_ioc_work, struct kpool_work, resv1),
 };
 
 /* A handful of rows: a scan costs no more than an index, and is simpler. */

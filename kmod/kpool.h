@@ -213,6 +213,7 @@ struct kpool_task {
 	bool			on_worker;	/* counted in pool->workers */
 	bool			run_inline;	/* KPOOL_OPF_INLINE, if it starts in ENTER */
 	bool			stuck;		/* past stuck_ms: counted, logged */
+	bool			quiet;		/* no CQE: its worker took the result */
 	u32			cpu;		/* the CPU its kernel worker uses */
 	u32			aux;		/* the CQE's aux */
 	u64			submit_ns;
@@ -314,6 +315,7 @@ int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma);
 u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want);
 void kpool_cq_unreserve(struct kpool_pool *pool, u32 n);
 void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux);
+void kpool_cq_skip(struct kpool_pool *pool);
 u32 kpool_cq_ready(struct kpool_pool *pool);
 int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
 
@@ -321,7 +323,7 @@ int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
 void kpool_sched_init(struct kpool_pool *pool);
 int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task);
 void kpool_sched_kick(struct kpool_pool *pool);
-void kpool_sched_complete(struct kpool_task *task, s32 res);
+s32 kpool_sched_complete(struct kpool_task *task, s32 res);
 void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
 			unsigned int op, s32 res);
 void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op,
@@ -419,8 +421,8 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m);
 int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		 u32 *submitted);
 int kpool_task_run(struct kpool_task *task);
-void kpool_task_done(struct kpool_task *task, s32 res);
-void kpool_task_finish(struct kpool_task *task, s32 res);
+s32 kpool_task_done(struct kpool_task *task, s32 res);
+s32 kpool_task_finish(struct kpool_task *task, s32 res);
 void kpool_task_release(struct kpool_task *task);
 int kpool_tasks_init(void);
 void kpool_tasks_exit(void);

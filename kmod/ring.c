@@ -320,6 +320,16 @@ void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux)
 		wake_up(&pool->cq_wait);
 }
 
+/* A reserved CQE that will not be posted (a quiet completion).  Any context. */
+void kpool_cq_skip(struct kpool_pool *pool)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->cq_lock, flags);
+	pool->cq_reserved--;
+	spin_unlock_irqrestore(&pool->cq_lock, flags);
+}
+
 /* How many CQEs wait for the program; a corrupt cq_head reads as many. */
 u32 kpool_cq_ready(struct kpool_pool *pool)
 {

@@ -150,17 +150,22 @@ static void kpool_sched_wake(struct kpool_pool *pool)
  * that never entered the scheduler).  So STATS never sees a task in no
  * bucket, never disagrees with the CQ, and a drainer that sees the pool
  * empty sees every CQE.  Its memory is freed later, outside the lock
- * (kpool_task_release()).
+ * (kpool_task_release()).  A quiet task (its worker takes the result,
+ * worker.c) gives back its CQ slot instead.  Returns the result it
+ * completed with.
  */
-static void kpool_sched_complete_at_locked(struct kpool_pool *pool,
-					   struct kpool_task *task, s32 res,
-					   u64 now)
+static s32 kpool_sched_complete_at_locked(struct kpool_pool *pool,
+					  struct kpool_task *task, s32 res,
+					  u64 now)
 {
 	lockdep_assert_held(&pool->sched_lock);
 	/* A CANCEL that answered 0 promised -ECANCELED: keep the promise. */
 	if (task->cancel_requested && res >= 0)
 		res = -ECANCELED;
-	kpool_cq_post(pool, task->user_data, res, task->aux);
+	if (task->quiet)
+		kpool_cq_skip(pool);
+	else
+		kpool_cq_post(pool, task->user_data, res, task->aux);
 	if (task->state == KPOOL_TASK_NEW) {
 		trace_kpool_task_submit(task);
 		kpool_stats_submitted(pool, task);
@@ -189,12 +194,13 @@ static void kpool_sched_complete_at_locked(struct kpool_pool *pool,
 		pool->stuck_now--;
 	list_del_init(&task->pool_node);
 	task->state = KPOOL_TASK_DONE;
+	return res;
 }
 
-static void kpool_sched_complete_locked(struct kpool_pool *pool,
-					struct kpool_task *task, s32 res)
+static s32 kpool_sched_complete_locked(struct kpool_pool *pool,
+				       struct kpool_task *task, s32 res)
 {
-	kpool_sched_complete_at_locked(pool, task, res, ktime_get_ns());
+	return kpool_sched_complete_at_locked(pool, task, res, ktime_get_ns());
 }
 
 /* The task takes a slot (and a worker place if it needs one). */
@@ -503,16 +509,20 @@ void kpool_sched_kick(struct kpool_pool *pool)
 	}
 }
 
-/* The task completed with @res: its CQE, its accounting, then wakeups. */
-void kpool_sched_complete(struct kpool_task *task, s32 res)
+/*
+ * The task completed with @res: its CQE, its accounting, then wakeups.
+ * Returns the result it completed with (a cancel may have changed it).
+ */
+s32 kpool_sched_complete(struct kpool_task *task, s32 res)
 {
 	struct kpool_pool *pool = task->pool;
 	unsigned long flags;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
-	kpool_sched_complete_locked(pool, task, res);
+	res = kpool_sched_complete_locked(pool, task, res);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 	kpool_sched_wake(pool);
+	return res;
 }
 
 /* An SQE refused as invalid: its CQE says why; it never was a task. */

@@ -201,24 +201,27 @@ static void kpool_task_reject(struct kpool_task *task, s32 res)
 }
 
 /* Complete a task and free it.  Starts nothing; see kpool_task_done(). */
-void kpool_task_finish(struct kpool_task *task, s32 res)
+s32 kpool_task_finish(struct kpool_task *task, s32 res)
 {
-	kpool_sched_complete(task, res);
+	res = kpool_sched_complete(task, res);
 	kpool_task_release(task);
+	return res;
 }
 
 /*
  * Completion from the task's own context (its worker or its timer):
- * finish it, then start what waited for its slot.
+ * finish it, then start what waited for its slot.  Returns the result it
+ * completed with.
  */
-void kpool_task_done(struct kpool_task *task, s32 res)
+s32 kpool_task_done(struct kpool_task *task, s32 res)
 {
 	struct kpool_pool *pool = task->pool;
 
 	percpu_ref_get(&pool->refs);	/* the task's own ref goes below */
-	kpool_task_finish(task, res);
+	res = kpool_task_finish(task, res);
 	kpool_sched_kick(pool);
 	percpu_ref_put(&pool->refs);
+	return res;
 }
 
 static void kpool_task_work(struct work_struct *work)

@@ -518,10 +518,13 @@ static bool kpool_worker_set_idle(struct kpool_pool *pool,
  * 0, or -ETIME, -EINTR, -ESHUTDOWN with no task.  A task given while the
  * wait was ending is taken all the same.  @kicked: the worker was parked
  * before a kick (its report's completion), which may have given it a task.
+ * @no_wait (a quiet report): take a task given by then, else return 0 with
+ * none, off the idle list, so its thread can run the completion.
  */
 static int kpool_worker_park(struct kpool_pool *pool,
 			     struct kpool_worker *worker,
-			     struct kpool_work *w, ktime_t end, bool kicked)
+			     struct kpool_work *w, ktime_t end, bool kicked,
+			     bool no_wait)
 {
 	struct kpool_task *task;
 	struct kpool_call *call;
@@ -543,7 +546,8 @@ static int kpool_worker_park(struct kpool_pool *pool,
 	 */
 	for (;;) {
 		ret = 0;
-		if (READ_ONCE(worker->task) || kpool_worker_no_more(pool))
+		if (no_wait || READ_ONCE(worker->task) ||
+		    kpool_worker_no_more(pool))
 			break;
 		if (kpool_owner_has_mine(pool)) {
 			if (!kpool_worker_set_idle(pool, worker, false))
@@ -566,6 +570,8 @@ static int kpool_worker_park(struct kpool_pool *pool,
 	if (!task) {
 		kpool_worker_busy_locked(pool, worker);
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
+		if (no_wait)
+			return 0;	/* token 0: nothing given at once */
 		return ret ? ret : -ESHUTDOWN;
 	}
 	/* Its own thread says it holds it: see the notifiers. */
@@ -591,6 +597,7 @@ int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 		      ktime_t end)
 {
 	bool leave = w->flags & KPOOL_WORK_LEAVE;
+	bool quiet = w->flags & KPOOL_WORK_QUIET;
 	struct kpool_worker *worker;
 	struct kpool_task *task = NULL;
 	unsigned long flags;
@@ -618,9 +625,13 @@ int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 	w->fn = 0;
 	w->arg = 0;
 	w->deadline_ns = 0;
+	w->done_res = 0;
 	w->slot = worker ? worker->slot : 0;
-	if (task)
-		kpool_task_done(task, w->res);
+	if (task) {
+		/* Ours alone now: nobody else reads quiet before it ends. */
+		task->quiet = quiet;
+		w->done_res = kpool_task_done(task, w->res);
+	}
 
 	if (w->flags & KPOOL_WORK_LEAVE) {
 		if (worker)
@@ -632,7 +643,7 @@ int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 		if (ret)
 			return ret;
 	}
-	return kpool_worker_park(pool, worker, w, end, task);
+	return kpool_worker_park(pool, worker, w, end, task, quiet);
 }
 
 /* Wake every parked worker: file tasks wait for them, or the pool drains. */

@@ -183,6 +183,13 @@ static int work_for(int fd, struct kpool_work *k, __u64 token, int res,
 	return work(fd, k);
 }
 
+/* Report @res for @token quietly: no CQE, and no park. */
+static int work_quiet(int fd, struct kpool_work *k, __u64 token, int res)
+{
+	work_init(k, KPOOL_WORK_DONE | KPOOL_WORK_QUIET, token, res);
+	return work(fd, k);
+}
+
 /* Report @res for @token (if @token), and stop being a worker. */
 static int work_leave(int fd, __u64 token, int res)
 {
@@ -588,6 +595,75 @@ TEST_F(call, cqe_carries_the_reported_result)
 	ASSERT_EQ(0, kp_reap_n(&self->ring, &cqe, 1, PROMPT));
 	EXPECT_EQ(7, cqe.user_data);
 	EXPECT_EQ(4242, cqe.res);
+}
+
+/* 1b. a quiet report: the worker takes the result, no CQE */
+
+TEST_F(call, quiet_report_returns_the_result_and_posts_no_cqe)
+{
+	struct kpool_counters total;
+	struct kpool_work k;
+	struct kpool_cqe cqe;
+	int ret, reaped;
+
+	queue_call(&self->ring, 1, 0, 7);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, work_for(self->ring.fd, &k, 0, 0, PROMPT));
+	ret = work_quiet(self->ring.fd, &k, k.token, 4242);
+	reaped = kp_reap_n(&self->ring, &cqe, 1, 100 * KP_MS);
+	total = totals(&self->ring);
+	TH_LOG("ret %d, done_res %d, token %llu, reap %d, completed %llu",
+	       ret, k.done_res, (unsigned long long)k.token, reaped,
+	       (unsigned long long)total.completed);
+	EXPECT_TRUE(ret == 0 && k.done_res == 4242 && k.token == 0 &&
+		    reaped == -ETIME && total.completed == 1);
+}
+
+TEST_F(call, quiet_report_of_a_cancelled_call_says_ecanceled)
+{
+	struct kpool_work k;
+	struct kpool_cqe cqe;
+
+	queue_call(&self->ring, 1, 0, 1);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, work_for(self->ring.fd, &k, 0, 0, PROMPT));
+	q_cancel(&self->ring, 1, 2);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, kp_reap_n(&self->ring, &cqe, 1, PROMPT));
+	ASSERT_EQ(0, cqe.res);		/* the CANCEL answered 0 */
+	ASSERT_EQ(0, work_quiet(self->ring.fd, &k, k.token, 0));
+	EXPECT_EQ(-ECANCELED, k.done_res);
+}
+
+TEST_F(call, quiet_report_takes_the_next_call_at_once)
+{
+	struct kpool_work k;
+
+	queue_call(&self->ring, 1, 0, 1);
+	queue_call(&self->ring, 1, 0, 2);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	ASSERT_EQ(0, work_for(self->ring.fd, &k, 0, 0, PROMPT));
+	ASSERT_EQ(1, k.user_data);
+	ASSERT_EQ(0, work_quiet(self->ring.fd, &k, k.token, 0));
+	EXPECT_TRUE(k.token != 0 && k.user_data == 2);
+	work_leave(self->ring.fd, k.token, 0);
+}
+
+TEST_F(call, quiet_report_with_nothing_to_give_does_not_park)
+{
+	struct kpool_worker_counts c = { .parked = 99 };
+	struct kpool_work k;
+	int ret;
+
+	queue_call(&self->ring, 1, 0, 1);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, work_for(self->ring.fd, &k, 0, 0, PROMPT));
+	ret = work_quiet(self->ring.fd, &k, k.token, 0);
+	ASSERT_EQ(0, kpool_get_worker_counts(&self->ring, &c));
+	TH_LOG("ret %d, token %llu, workers %u, parked %u", ret,
+	       (unsigned long long)k.token, c.workers, c.parked);
+	EXPECT_TRUE(ret == 0 && k.token == 0 && c.workers == 1 &&
+		    c.parked == 0);
 }
 
 TEST_F(call, worker_gets_the_deadline_as_monotonic_time)
@@ -1307,6 +1383,13 @@ FIXTURE_VARIANT_ADD(bad_work, larger_struct_with_zero_tail_accepted) {
 FIXTURE_VARIANT_ADD(bad_work, done_with_token_zero) {
 	.flags = KPOOL_WORK_DONE | TMO, .timeout_ns = KP_MS, .want = -EINVAL,
 };
+FIXTURE_VARIANT_ADD(bad_work, quiet_without_done) {
+	.flags = KPOOL_WORK_QUIET, .want = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(bad_work, quiet_with_timeout) {
+	.flags = KPOOL_WORK_DONE | KPOOL_WORK_QUIET | TMO,
+	.timeout_ns = KP_MS, .token = 1, .want = -EINVAL,
+};
 FIXTURE_VARIANT_ADD(bad_work, done_with_token_never_given) {
 	.flags = KPOOL_WORK_DONE | TMO, .timeout_ns = KP_MS, .token = 0x5eed,
 	.want = -EINVAL,
@@ -1333,8 +1416,8 @@ TEST_F(bad_work, refused)
 	big.k.flags = variant->flags;
 	big.k.token = variant->token;
 	big.k.timeout_ns = variant->timeout_ns;
-	big.k.resv[0] = variant->resv0;
-	big.k.resv[1] = variant->resv1;
+	big.k.resv0 = variant->resv0;
+	big.k.resv1 = variant->resv1;
 	if (variant->tail) {
 		big.k.size = sizeof(big);
 		big.newer = variant->tail == 2;

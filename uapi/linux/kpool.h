@@ -538,6 +538,12 @@ struct kpool_stats {
  *    0 at once.  A worker that holds a task must report it to leave
  *    (EBUSY).
  *  - KPOOL_WORK_TIMEOUT: park at most timeout_ns, then fail with ETIME.
+ *  - KPOOL_WORK_QUIET (with DONE, not with TIMEOUT): the reported task
+ *    completes without a CQE (the worker takes its result: done_res, the
+ *    res it completed with, -ECANCELED if a CANCEL answered 0 for it);
+ *    then the call does not park: it returns the next task if one is
+ *    given at once, else token 0.  How a worker runs the task's
+ *    completion itself, with no other thread woken.
  *
  * Errors: EINVAL, EBUSY, ETIME, EINTR (a signal; the worker stays
  * registered), ESHUTDOWN (the pool is draining and nothing waits: no task
@@ -551,6 +557,7 @@ struct kpool_stats {
 #define KPOOL_WORK_DONE		0x00000001U
 #define KPOOL_WORK_LEAVE	0x00000002U
 #define KPOOL_WORK_TIMEOUT	0x00000004U
+#define KPOOL_WORK_QUIET	0x00000008U
 
 struct kpool_work {
 	__u32	size;
@@ -563,7 +570,9 @@ struct kpool_work {
 	__u64	fn;			/* out: the CALL's addr */
 	__u64	arg;			/* out: the CALL's off */
 	__u64	deadline_ns;		/* out: CLOCK_MONOTONIC ns, 0: none */
-	__u64	resv[2];
+	__s32	done_res;		/* out, with QUIET: the reported task's */
+	__u32	resv0;
+	__u64	resv1;
 };
 
 #define KPOOL_IOC_MAGIC		0xBC
