@@ -8,17 +8,22 @@
  * loop mode under epoll; the eventfd; the program's own functions run by
  * the pool's worker threads (KPOOL_FEAT_CALL: once each, results,
  * capacity, cancel and deadline seen from inside, closing with functions
- * running or workers idle); and every option it refuses.
+ * running or workers idle); per-op counters; the leak report at exit
+ * (KPOOL_LEAK_CHECK); and every option it refuses.  The percentile of a
+ * histogram (kpool_hist_percentile()) is a pure function: its tests run
+ * without the module.
  *
  * Built three ways: plain, with ASan+UBSan and with TSan (make check runs
  * all three; the sanitizer builds with fewer stress tasks).  The
  * environment variable KPOOL_STRESS_TASKS overrides the tasks per stress
  * thread (make check-debug: KASAN makes each task far slower).
  */
+#include <math.h>
 #include <pthread.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "kpool_util.h"
 #include "kpool_pool.h"
@@ -419,6 +424,78 @@ TEST_F(pool, stats_count_completed_tasks)
 	ASSERT_EQ(0, kpool_pool_stats(self->pool, &k, &lib));
 	EXPECT_TRUE(lib.submitted == 100 && lib.completed == 100 &&
 		    k.completed == 100 && lib.enters >= 1 && lib.enters <= 100);
+}
+
+/* Ten NOPs and a one-millisecond TIMEOUT, run to completion. */
+static int run_nops_and_a_timeout(struct kpool_pool *pool)
+{
+	struct kpool_sqe nop = nop_sqe(), slow = timeout_sqe(KP_MS);
+	int i;
+
+	for (i = 0; i < 10; i++)
+		if (kpool_pool_submit(pool, &nop, NULL, NULL, NULL))
+			return -1;
+	if (kpool_pool_submit(pool, &slow, NULL, NULL, NULL))
+		return -1;
+	return kpool_pool_drain(pool, FOREVER);
+}
+
+TEST_F(pool, op_stats_count_each_op_apart)
+{
+	struct kpool_counters ops[KPOOL_OP_LAST];
+	int n;
+
+	ASSERT_EQ(0, run_nops_and_a_timeout(self->pool));
+	n = kpool_pool_op_stats(self->pool, ops, KPOOL_OP_LAST);
+	EXPECT_TRUE(n == KPOOL_OP_LAST && ops[KPOOL_OP_NOP].completed == 10 &&
+		    ops[KPOOL_OP_TIMEOUT].completed == 1 &&
+		    ops[KPOOL_OP_BURN].submitted == 0);
+}
+
+TEST_F(pool, op_stats_past_the_modules_ops_are_zeroed)
+{
+	struct kpool_counters ops[KPOOL_OP_LAST + 2];
+	int n;
+
+	memset(ops, 0xff, sizeof(ops));
+	n = kpool_pool_op_stats(self->pool, ops, KPOOL_OP_LAST + 2);
+	EXPECT_TRUE(n == KPOOL_OP_LAST && ops[KPOOL_OP_LAST].submitted == 0 &&
+		    ops[KPOOL_OP_LAST + 1].run_hist[KPOOL_HIST_BUCKETS - 1] == 0);
+}
+
+TEST_F(pool, op_stats_fill_no_more_than_asked)
+{
+	struct kpool_counters ops[2];
+	int n;
+
+	ASSERT_EQ(0, run_nops_and_a_timeout(self->pool));
+	memset(ops, 0xff, sizeof(ops));
+	n = kpool_pool_op_stats(self->pool, ops, 1);
+	EXPECT_TRUE(n == 1 && ops[KPOOL_OP_NOP].completed == 10 &&
+		    ops[1].submitted == UINT64_MAX);
+}
+
+TEST_F(pool, op_stats_of_no_ops_is_0)
+{
+	EXPECT_EQ(0, kpool_pool_op_stats(self->pool, NULL, 0));
+}
+
+TEST_F(pool, op_stats_without_an_array_is_einval)
+{
+	EXPECT_EQ(-EINVAL, kpool_pool_op_stats(self->pool, NULL, 1));
+}
+
+TEST_F(pool, op_stats_percentile_bounds_a_timeouts_run_time)
+{
+	struct kpool_counters ops[KPOOL_OP_LAST];
+	uint64_t shortest;
+
+	ASSERT_EQ(0, run_nops_and_a_timeout(self->pool));
+	ASSERT_EQ(KPOOL_OP_LAST,
+		  kpool_pool_op_stats(self->pool, ops, KPOOL_OP_LAST));
+	/* It ran at least its delay: its bucket's bound is above that. */
+	shortest = kpool_hist_percentile(ops[KPOOL_OP_TIMEOUT].run_hist, 0);
+	EXPECT_TRUE(shortest > KP_MS && shortest != UINT64_MAX);
 }
 
 TEST_F(pool, full_blocking_pool_makes_submit_wait)
@@ -1819,14 +1896,15 @@ TEST_F(lifecycle, sleeping_functions_add_workers_beyond_capacity)
 	EXPECT_TRUE(run_sleepers(self->pool, &self->s, 6));
 	kpool_pool_worker_stats(self->pool, &ws);
 	TH_LOG("%d of 6 sleepers run; workers %u, started %llu",
-	       self->s.started, ws.workers, (unsigned long long)ws.started);
+	       __atomic_load_n(&self->s.started, __ATOMIC_ACQUIRE), ws.workers,
+	       (unsigned long long)ws.started);
 	wake_sleepers(&self->s, 6);
 }
 
 TEST_F(lifecycle, max_workers_bounds_the_threads)
 {
 	struct kpool_pool_worker_stats ws;
-	int i;
+	int i, started;
 
 	ASSERT_EQ(0, kpool_pool_set_worker_limits(self->pool, 0, 3, 0));
 	for (i = 0; i < 6; i++)
@@ -1835,9 +1913,10 @@ TEST_F(lifecycle, max_workers_bounds_the_threads)
 	ASSERT_TRUE(wait_workers(self->pool, blocked_is, 3, &ws));
 	usleep(200 * 1000);	/* time for a fourth worker, were one started */
 	kpool_pool_worker_stats(self->pool, &ws);
+	started = __atomic_load_n(&self->s.started, __ATOMIC_ACQUIRE);
 	TH_LOG("workers %u, blocked %u, sleepers started %d", ws.workers,
-	       ws.blocked, self->s.started);
-	EXPECT_TRUE(ws.workers == 3 && self->s.started == 3);
+	       ws.blocked, started);
+	EXPECT_TRUE(ws.workers == 3 && started == 3);
 	wake_sleepers(&self->s, 6);
 }
 
@@ -1899,6 +1978,274 @@ TEST_F(lifecycle, limits_after_shutdown_are_shutdown)
 	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
 	EXPECT_EQ(-ESHUTDOWN,
 		  kpool_pool_set_worker_limits(self->pool, 1, 2, 0));
+}
+
+/* ---- percentiles of a histogram: a pure function, no module ---- */
+
+#define HIST_LAST	(KPOOL_HIST_BUCKETS - 1)
+
+TEST(hist_percentile_of_an_empty_histogram_is_0)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { 0 };
+
+	EXPECT_EQ(0, kpool_hist_percentile(h, 0.5));
+}
+
+TEST(hist_percentile_of_one_bucket_is_its_upper_bound_for_every_q)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [5] = 7 };
+
+	EXPECT_TRUE(kpool_hist_percentile(h, 0) == 64 &&
+		    kpool_hist_percentile(h, 0.5) == 64 &&
+		    kpool_hist_percentile(h, 1) == 64);
+}
+
+TEST(hist_percentile_of_bucket_0_is_2)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [0] = 3 };
+
+	EXPECT_EQ(2, kpool_hist_percentile(h, 0.5));
+}
+
+TEST(hist_percentile_0_is_the_shortest_bucket_not_an_empty_one)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [3] = 1, [10] = 5 };
+
+	EXPECT_EQ(16, kpool_hist_percentile(h, 0));
+}
+
+TEST(hist_percentile_1_is_the_longest_bucket)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [3] = 5, [10] = 1 };
+
+	EXPECT_EQ(2048, kpool_hist_percentile(h, 1));
+}
+
+TEST(hist_median_of_two_equal_buckets_is_the_lower)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [3] = 2, [10] = 2 };
+
+	EXPECT_EQ(16, kpool_hist_percentile(h, 0.5));
+}
+
+TEST(hist_median_past_the_lower_bucket_is_the_upper)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [3] = 1, [10] = 3 };
+
+	EXPECT_EQ(2048, kpool_hist_percentile(h, 0.5));
+}
+
+TEST(hist_percentile_in_the_last_bucket_is_unbounded)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [0] = 1, [HIST_LAST] = 1 };
+
+	EXPECT_TRUE(kpool_hist_percentile(h, 1) == UINT64_MAX &&
+		    kpool_hist_percentile(h, 0.5) == 2);
+}
+
+TEST(hist_q_out_of_range_is_clamped)
+{
+	__u64 h[KPOOL_HIST_BUCKETS] = { [3] = 1, [10] = 1 };
+
+	EXPECT_TRUE(kpool_hist_percentile(h, -1) == 16 &&
+		    kpool_hist_percentile(h, NAN) == 16 &&
+		    kpool_hist_percentile(h, 2) == 2048);
+}
+
+/* ---- the leak report at exit (KPOOL_LEAK_CHECK) ---- */
+
+#define LEAK_OUT	4096
+
+/*
+ * What the child leaves behind, in statics: LeakSanitizer (ASan builds)
+ * runs at exit too, and must find them reachable.
+ */
+static struct kpool_pool *leak_pool;
+static struct kpool_future *leak_futures[2];
+
+/*
+ * Run @body in a child whose stderr is a pipe, then set KPOOL_LEAK_CHECK
+ * to @check (NULL: unset) and leave with exit(), which runs the report
+ * (the harness's own test children leave with _exit()): the variable is
+ * read at exit, so setting it last is enough.  *@out gets what the child
+ * wrote to stderr.  Returns its exit code, which is @body's (an fd, or 0),
+ * or -1 if @body failed or the child did not exit.
+ */
+static int leak_child(const char *check, int (*body)(void), char *out)
+{
+	char scrap[256];
+	size_t got = 0;
+	int fds[2], status, code;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(fds[0]);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[1]);
+		code = body();
+		if (check)
+			setenv("KPOOL_LEAK_CHECK", check, 1);
+		else
+			unsetenv("KPOOL_LEAK_CHECK");
+		exit(code < 0 ? 255 : code);
+	}
+	close(fds[1]);
+	/* Read to the end, so the child never blocks on a full pipe. */
+	while ((n = read(fds[0], got < LEAK_OUT - 1 ? out + got : scrap,
+			 got < LEAK_OUT - 1 ? LEAK_OUT - 1 - got :
+					      sizeof(scrap))) > 0)
+		if (got < LEAK_OUT - 1)
+			got += n;
+	out[got] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 255)
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A pool of capacity 1 left with two five-second TIMEOUTs, one running
+ * with a future, one waiting without a callback: the pool's fd.
+ */
+static int leave_a_pool_with_tasks_and_a_future(void)
+{
+	struct kpool_pool_opts o = opts(1, 1, 0);
+	struct kpool_sqe slow = timeout_sqe(5000 * KP_MS);
+
+	if (kpool_pool_create(&leak_pool, &o) ||
+	    kpool_pool_submit_future(leak_pool, &slow, &leak_futures[0]) ||
+	    kpool_pool_submit(leak_pool, &slow, NULL, NULL, NULL))
+		return -1;
+	return kpool_pool_fd(leak_pool);
+}
+
+/* Create, submit, wait, release, destroy: nothing left. */
+static int give_everything_back(void)
+{
+	struct kpool_pool_opts o = opts(1, 0, 0);
+	struct kpool_sqe nop = nop_sqe();
+	struct kpool_future *f = NULL;
+	struct kpool_pool *pool;
+	int err;
+
+	if (kpool_pool_create(&pool, &o))
+		return -1;
+	err = kpool_pool_submit_future(pool, &nop, &f);
+	if (!err)
+		err = kpool_future_wait(f, FOREVER, NULL);
+	kpool_future_release(f);
+	kpool_pool_destroy(pool);
+	return err ? -1 : 0;
+}
+
+/* Two futures of a pool, both outliving it; @keep of them unreleased. */
+static int futures_outlive_their_pool(int keep)
+{
+	struct kpool_pool_opts o = opts(1, 1, 0);
+	struct kpool_sqe nop = nop_sqe();
+	struct kpool_pool *pool;
+	int fd, i;
+
+	if (kpool_pool_create(&pool, &o))
+		return -1;
+	fd = kpool_pool_fd(pool);
+	for (i = 0; i < 2; i++)
+		if (kpool_pool_submit_future(pool, &nop, &leak_futures[i]) ||
+		    kpool_future_wait(leak_futures[i], FOREVER, NULL))
+			return -1;
+	kpool_pool_destroy(pool);
+	for (i = keep; i < 2; i++)
+		kpool_future_release(leak_futures[i]);
+	return fd;
+}
+
+static int release_every_future_after_destroy(void)
+{
+	return futures_outlive_their_pool(0) < 0 ? -1 : 0;
+}
+
+static int keep_one_future_after_destroy(void)
+{
+	return futures_outlive_their_pool(1);
+}
+
+TEST(leak_check_names_the_pool_its_tasks_and_its_future)
+{
+	char out[LEAK_OUT], pool_line[128];
+	int fd;
+
+	KP_REQUIRE_MODULE();
+	fd = leak_child("1", leave_a_pool_with_tasks_and_a_future, out);
+	ASSERT_LE(0, fd) TH_LOG("the child failed; it wrote: %s", out);
+	snprintf(pool_line, sizeof(pool_line),
+		 "kpool leak: pool #1 fd %d never destroyed: capacity 1, 2 tasks in flight\n",
+		 fd);
+	EXPECT_TRUE(strstr(out, pool_line) &&
+		    strstr(out, " op timeout, future, still in flight\n") &&
+		    strstr(out, " op timeout, no callback, still in flight\n") &&
+		    strstr(out, ": 1 future never released\n"))
+		TH_LOG("the report was:\n%s", out);
+}
+
+TEST(leak_check_of_a_clean_program_prints_nothing)
+{
+	char out[LEAK_OUT];
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, leak_child("1", give_everything_back, out));
+	EXPECT_STREQ("", out);
+}
+
+TEST(leak_check_counts_futures_released_after_their_pool_is_gone)
+{
+	char out[LEAK_OUT];
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, leak_child("1", release_every_future_after_destroy, out));
+	EXPECT_STREQ("", out);
+}
+
+TEST(leak_check_reports_a_future_that_outlives_its_pool)
+{
+	char out[LEAK_OUT], expected[128];
+	int fd;
+
+	KP_REQUIRE_MODULE();
+	fd = leak_child("1", keep_one_future_after_destroy, out);
+	ASSERT_LE(0, fd) TH_LOG("the child failed; it wrote: %s", out);
+	snprintf(expected, sizeof(expected),
+		 "kpool leak: pool #1 fd %d (destroyed): 1 future never released\n",
+		 fd);
+	EXPECT_STREQ(expected, out);
+}
+
+TEST(leak_check_is_silent_without_the_variable)
+{
+	char out[LEAK_OUT];
+
+	KP_REQUIRE_MODULE();
+	ASSERT_LE(0, leak_child(NULL, leave_a_pool_with_tasks_and_a_future,
+				out));
+	EXPECT_STREQ("", out);
+}
+
+TEST(leak_check_of_0_is_off)
+{
+	char out[LEAK_OUT];
+
+	KP_REQUIRE_MODULE();
+	ASSERT_LE(0, leak_child("0", leave_a_pool_with_tasks_and_a_future,
+				out));
+	EXPECT_STREQ("", out);
 }
 
 /* ---- options refused ---- */

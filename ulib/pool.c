@@ -41,6 +41,14 @@
  * staged any more, waits until those staged have completed (a draining
  * pool refuses every SQE, and the publisher must never see a refusal),
  * drains the module's pool and joins the workers.
+ *
+ * The leak check (KPOOL_LEAK_CHECK): each pool has a census record in a
+ * process-wide list, which outlives the pool while futures of it are
+ * unreleased ("unreleased futures stay valid until released").  Its
+ * reference count is the pool's (until destroy) plus one per unreleased
+ * future: one relaxed add per future submitted and one per release, and
+ * nothing per task.  At exit a destructor reads the environment and, if
+ * asked, reports what the list still holds.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,12 +57,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include "kpool_pool.h"
 
@@ -86,6 +96,7 @@ struct kp_task {
 	uint32_t gen;			/* bumped per use: stale ids miss */
 	uint32_t armed;			/* set (release) once filled in */
 	enum kp_kind kind;
+	uint8_t op;			/* KPOOL_OP_*: the leak report names it */
 	kpool_callback_t fn;
 	void *arg;
 	struct kpool_future *future;
@@ -97,10 +108,25 @@ struct kpool_future {
 	struct kpool_result result;
 	uint64_t id;
 	struct kpool_pool *loop;	/* event-loop pool: the wait reaps */
+	struct kp_census *census;	/* its pool's: counts it until released */
 };
 
 #define KP_CACHELINE 64
 #define kp_aligned __attribute__((aligned(KP_CACHELINE)))
+
+/*
+ * A pool's entry in the process's list of pools, for the leak report.
+ * Futures of every thread count in refs: it has a cache line of its own.
+ * L: under kp_census_lock.
+ */
+struct kp_aligned kp_census {
+	struct kp_census *prev, *next;	/* L */
+	struct kpool_pool *pool;	/* L: NULL once destroy begins */
+	uint64_t serial;		/* pools created before it, + 1 */
+	pid_t pid;			/* its creator: a fork's child skips it */
+	int fd;
+	uint32_t refs;			/* atomic: the pool's, one per future */
+};
 
 struct kpool_pool {
 	struct kpool_ring ring;
@@ -108,6 +134,7 @@ struct kpool_pool {
 	unsigned int entries;		/* SQ = CQ = records */
 	uint32_t *ready;		/* per SQ slot: index + 1 once written */
 	struct kp_task *tasks;
+	struct kp_census *census;	/* set at create, then read-only */
 
 	/* Submission side, written by every submitter. */
 	kp_aligned uint32_t inflight;	/* tasks admitted, not yet completed */
@@ -462,6 +489,7 @@ static void kp_stage_task(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 	t->gen++;
 	uid = kp_task_id(t, index);
 	t->kind = kind;
+	t->op = sqe->op;
 	t->fn = fn;
 	t->arg = arg;
 	t->future = future;
@@ -545,11 +573,14 @@ int kpool_pool_submit_future(struct kpool_pool *pool,
 	f->refs = 2;
 	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
 		f->loop = pool;
+	f->census = pool->census;
 	err = kp_submit(pool, sqe, KP_FUTURE, NULL, NULL, f, NULL);
 	if (err) {
 		free(f);
 		return err;
 	}
+	/* Destroy waits for no future: it cannot race this. */
+	kp_count(&f->census->refs);
 	*futurep = f;
 	return 0;
 }
@@ -580,6 +611,7 @@ static int kp_submit_control(struct kpool_pool *pool, uint64_t target,
 		abort();
 	t->gen++;
 	t->kind = KP_CONTROL;
+	t->op = KPOOL_OP_CANCEL;
 	uid = kp_task_id(t, index);
 	kp_store(&t->armed, 1);
 	memset(&sqe, 0, sizeof(sqe));
@@ -598,6 +630,63 @@ int kpool_pool_cancel(struct kpool_pool *pool, uint64_t id)
 int kpool_pool_cancel_all(struct kpool_pool *pool)
 {
 	return kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
+}
+
+/* ---- the census: the process's pools and futures, for the leak check ---- */
+
+static pthread_mutex_t kp_census_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kp_census *kp_census_head;	/* L */
+static uint64_t kp_census_serial;		/* L */
+
+static struct kp_census *kp_census_new(void)
+{
+	struct kp_census *c = aligned_alloc(KP_CACHELINE, sizeof(*c));
+
+	if (c) {
+		memset(c, 0, sizeof(*c));
+		c->refs = 1;
+		c->pid = getpid();
+	}
+	return c;
+}
+
+/* A created pool enters the list. */
+static void kp_census_add(struct kp_census *c, struct kpool_pool *pool)
+{
+	c->pool = pool;
+	c->fd = pool->ring.fd;
+	pthread_mutex_lock(&kp_census_lock);
+	c->serial = ++kp_census_serial;
+	c->next = kp_census_head;
+	if (c->next)
+		c->next->prev = c;
+	kp_census_head = c;
+	pthread_mutex_unlock(&kp_census_lock);
+}
+
+/* Drop the pool's reference or a future's: the last one frees @c. */
+static void kp_census_put(struct kp_census *c)
+{
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_lock(&kp_census_lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		kp_census_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&kp_census_lock);
+	free(c);
+}
+
+/* Destroy begins: the report no longer looks at the pool itself. */
+static void kp_census_retire(struct kp_census *c)
+{
+	pthread_mutex_lock(&kp_census_lock);
+	c->pool = NULL;
+	pthread_mutex_unlock(&kp_census_lock);
+	kp_census_put(c);
 }
 
 /* ---- futures ---- */
@@ -656,8 +745,13 @@ uint64_t kpool_future_id(const struct kpool_future *f)
 
 void kpool_future_release(struct kpool_future *f)
 {
-	if (f)
-		kp_future_put(f);
+	struct kp_census *census;
+
+	if (!f)
+		return;
+	census = f->census;	/* the task may free f as soon as we let go */
+	kp_future_put(f);
+	kp_census_put(census);
 }
 
 /* ---- completion ---- */
@@ -791,6 +885,22 @@ static int kp_reap(struct kpool_pool *pool, unsigned int max)
 		total += n;
 	} while (n == KP_REAP_BATCH && (!max || total < max));
 	return (int)total;
+}
+
+static void kp_signal_eventfd(struct kpool_pool *pool);
+
+/*
+ * A worker's quiet report (KPOOL_WORK_QUIET): the module completed the
+ * task without a CQE and gave its result back; complete it here, as if
+ * its CQE had been reaped, in the worker's thread.
+ */
+static void kp_complete_quiet(struct kpool_pool *pool, uint64_t user_data,
+			      int32_t res)
+{
+	struct kpool_cqe cqe = { .user_data = user_data, .res = res };
+
+	kp_complete(pool, &cqe, 1);
+	kp_signal_eventfd(pool);
 }
 
 /*
@@ -1126,17 +1236,22 @@ static void *kp_worker_thread(void *arg)
 {
 	struct kp_worker *self = arg;
 	struct kpool_pool *pool = self->pool;
+	/* Callbacks run where the program said: not on workers then. */
+	uint32_t quiet = pool->opts.flags & KPOOL_POOL_EVENT_LOOP ? 0 :
+			 KPOOL_WORK_QUIET;
+	uint64_t token = 0, held = 0, reported = 0;
 	struct kpool_work w;
-	uint64_t token = 0;
 	int32_t res = 0;
 	int err, leave, parked = 1;
 
 	for (;;) {
 		memset(&w, 0, sizeof(w));
+		reported = 0;
 		if (token) {
-			w.flags = KPOOL_WORK_DONE;
+			w.flags = KPOOL_WORK_DONE | quiet;
 			w.token = token;
 			w.res = res;
+			reported = quiet ? held : 0;
 			token = 0;	/* taken, whatever the call returns */
 		}
 		leave = kp_load(&pool->wstop) ||
@@ -1146,10 +1261,11 @@ static void *kp_worker_thread(void *arg)
 			w.flags |= KPOOL_WORK_LEAVE;
 			if (parked)
 				kp_add(&pool->wparked, -1);
-			kpool_work(&pool->ring, &w);
+			if (!kpool_work(&pool->ring, &w) && reported)
+				kp_complete_quiet(pool, reported, w.done_res);
 			return NULL;
 		}
-		if (kp_load(&pool->widle_ns) &&
+		if (!reported && kp_load(&pool->widle_ns) &&
 		    kp_load(&pool->wlive) > kp_load(&pool->wmin)) {
 			w.flags |= KPOOL_WORK_TIMEOUT;
 			w.timeout_ns = kp_load(&pool->widle_ns);
@@ -1157,10 +1273,19 @@ static void *kp_worker_thread(void *arg)
 		if (!parked)
 			kp_add(&pool->wparked, 1);
 		err = kpool_work(&pool->ring, &w);
+		/*
+		 * A quiet report the module took: the task is done, and its
+		 * completion (callback or future) is ours to run, now, before
+		 * the next function or the next park.  One it refused (a
+		 * close took the task) has its CQE.
+		 */
+		if (reported && !err)
+			kp_complete_quiet(pool, reported, w.done_res);
 		parked = !(!err && w.token);
 		if (!parked) {
 			kp_add(&pool->wparked, -1);
 			kp_grow(pool);
+			held = w.user_data;
 			res = kp_run(pool, &w);
 			token = w.token;
 		} else if (err == -ETIME) {
@@ -1477,6 +1602,10 @@ int kpool_pool_create(struct kpool_pool **poolp,
 	pthread_mutex_init(&pool->close_lock, NULL);
 	pool->wmax = KPOOL_POOL_WORKERS;
 	pool->widle_ns = KP_IDLE_TIMEOUT_NS;
+	pool->census = kp_census_new();
+	err = -ENOMEM;
+	if (!pool->census)
+		goto fail;
 	if (opts)
 		pool->opts = *opts;
 	else
@@ -1523,9 +1652,11 @@ int kpool_pool_create(struct kpool_pool **poolp,
 		kp_stop_threads(pool);
 		goto fail;
 	}
+	kp_census_add(pool->census, pool);
 	*poolp = pool;
 	return 0;
 fail:
+	free(pool->census);	/* never listed */
 	kp_free(pool);
 	return err;
 }
@@ -1534,6 +1665,7 @@ void kpool_pool_destroy(struct kpool_pool *pool)
 {
 	if (!pool)
 		return;
+	kp_census_retire(pool->census);
 	kpool_pool_shutdown(pool);
 	kp_stop_threads(pool);
 	kp_free(pool);
@@ -1605,6 +1737,29 @@ int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
 	return 0;
 }
 
+int kpool_pool_op_stats(struct kpool_pool *pool, struct kpool_counters *ops,
+			unsigned int nr_ops)
+{
+	struct kpool_stats st;
+	unsigned int n;
+
+	if (!nr_ops)
+		return 0;
+	if (!ops)
+		return -EINVAL;
+	/* kpool_read_stats() does not say how many ops the module counts. */
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	st.nr_ops = nr_ops;
+	st.ops_ptr = (__u64)(uintptr_t)ops;
+	if (ioctl(pool->ring.fd, KPOOL_IOC_STATS, &st) < 0)
+		return -errno;
+	n = st.nr_ops < nr_ops ? st.nr_ops : nr_ops;
+	/* Ops an older module lacks never ran: zero, not stale memory. */
+	memset(ops + n, 0, (size_t)(nr_ops - n) * sizeof(*ops));
+	return (int)n;
+}
+
 int kpool_pool_fd(const struct kpool_pool *pool)
 {
 	return pool->ring.fd;
@@ -1625,4 +1780,103 @@ void *kpool_pool_arena(const struct kpool_pool *pool, size_t *size)
 	if (size)
 		*size = pool->ring.arena_size;
 	return pool->ring.arena;
+}
+
+/* ---- the leak check ---- */
+
+static const char *const kp_op_names[KPOOL_OP_LAST] = {
+	[KPOOL_OP_NOP] = "nop",		[KPOOL_OP_TIMEOUT] = "timeout",
+	[KPOOL_OP_CANCEL] = "cancel",	[KPOOL_OP_BURN] = "burn",
+	[KPOOL_OP_READ] = "read",	[KPOOL_OP_WRITE] = "write",
+	[KPOOL_OP_FSYNC] = "fsync",	[KPOOL_OP_COPY] = "copy",
+	[KPOOL_OP_CRC32C] = "crc32c",	[KPOOL_OP_SHA256] = "sha256",
+	[KPOOL_OP_CALL] = "call",
+};
+
+/*
+ * A task the program submitted whose CQE is not reaped yet: its record is
+ * armed.  Cancels the library made itself are not the program's.
+ */
+static int kp_task_leaked(const struct kp_task *t)
+{
+	return kp_load(&t->armed) &&
+	       __atomic_load_n(&t->kind, __ATOMIC_RELAXED) != KP_CONTROL;
+}
+
+static void kp_report_tasks(const struct kp_census *c)
+{
+	const struct kpool_pool *pool = c->pool;
+	const struct kp_task *t;
+	const char *how, *name;
+	char number[4];
+	uint32_t i;
+	uint8_t op;
+
+	for (i = 0; i < pool->entries; i++) {
+		t = &pool->tasks[i];
+		if (!kp_task_leaked(t))
+			continue;
+		op = __atomic_load_n(&t->op, __ATOMIC_RELAXED);
+		name = op < KPOOL_OP_LAST ? kp_op_names[op] : NULL;
+		if (!name) {	/* an op newer than this library */
+			snprintf(number, sizeof(number), "%u", op);
+			name = number;
+		}
+		how = t->kind == KP_FUTURE ? "future" :
+		      t->fn ? "callback" : "no callback";
+		fprintf(stderr,
+			"kpool leak: pool #%llu fd %d: task 0x%016llx op %s, %s, still in flight\n",
+			(unsigned long long)c->serial, c->fd,
+			(unsigned long long)kp_task_id(t, i), name, how);
+	}
+}
+
+static void kp_report(const struct kp_census *c)
+{
+	const struct kpool_pool *pool = c->pool;
+	uint32_t futures = kp_load(&c->refs) - !!pool;
+	unsigned int i, tasks = 0;
+
+	if (pool) {
+		for (i = 0; i < pool->entries; i++)
+			tasks += kp_task_leaked(&pool->tasks[i]);
+		fprintf(stderr,
+			"kpool leak: pool #%llu fd %d never destroyed: capacity %u, %u task%s in flight\n",
+			(unsigned long long)c->serial, c->fd,
+			kp_load(&pool->limit) - pool->opts.queue_size, tasks,
+			tasks == 1 ? "" : "s");
+		kp_report_tasks(c);
+	}
+	if (futures)
+		fprintf(stderr,
+			"kpool leak: pool #%llu fd %d%s: %u future%s never released\n",
+			(unsigned long long)c->serial, c->fd,
+			pool ? "" : " (destroyed)", futures,
+			futures == 1 ? "" : "s");
+}
+
+/*
+ * At exit, with KPOOL_LEAK_CHECK set (and not "0"): one line on stderr
+ * per pool never destroyed, per task of it still in flight, and per pool
+ * (destroyed or not) with futures never released; nothing if all was
+ * given back.  The variable is read here, once, so a program may set it
+ * as late as just before exit.  Only pools this process created count:
+ * a forked child does not report its parent's.
+ */
+static void __attribute__((destructor)) kp_leak_report(void)
+{
+	const char *want = getenv("KPOOL_LEAK_CHECK");
+	const struct kp_census *c, *last = NULL;
+	pid_t self = getpid();
+
+	if (!want || !*want || !strcmp(want, "0"))
+		return;
+	pthread_mutex_lock(&kp_census_lock);
+	/* Oldest first: the list is newest first. */
+	for (c = kp_census_head; c; c = c->next)
+		last = c;
+	for (c = last; c; c = c->prev)
+		if (c->pid == self)
+			kp_report(c);
+	pthread_mutex_unlock(&kp_census_lock);
 }

@@ -303,3 +303,36 @@ int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,
 	st.nr_ops = ops ? nr_ops : 0;
 	return ioctl(ring->fd, KPOOL_IOC_STATS, &st) < 0 ? -errno : 0;
 }
+
+uint64_t kpool_hist_percentile(const __u64 hist[KPOOL_HIST_BUCKETS],
+			       double q)
+{
+	uint64_t total = 0, seen = 0, rank;
+	double want;
+	unsigned int i;
+
+	for (i = 0; i < KPOOL_HIST_BUCKETS; i++)
+		total += hist[i];
+	if (!total)
+		return 0;
+	if (!(q > 0))		/* NaN too */
+		q = 0;
+	else if (q > 1)
+		q = 1;
+	/*
+	 * The nearest rank, ceil(q x total), without libm; the double may
+	 * round above total for huge counts, which the bound catches.
+	 */
+	want = q * (double)total;
+	rank = want >= (double)total ? total : (uint64_t)want;
+	if ((double)rank < want)
+		rank++;
+	if (!rank)
+		rank = 1;	/* q 0: the shortest time */
+	for (i = 0; i < KPOOL_HIST_BUCKETS - 1; i++) {
+		seen += hist[i];
+		if (seen >= rank)
+			return (uint64_t)2 << i;
+	}
+	return UINT64_MAX;	/* the last bucket: unbounded */
+}

@@ -24,7 +24,9 @@
  * except kpool_pool_destroy() (see there).  Callbacks run on the pool's
  * completion threads, or, in event-loop mode, in kpool_pool_process().
  * The program's own functions (kpool_pool_submit_fn()) run on the pool's
- * worker threads, in every mode.
+ * worker threads, in every mode; outside event-loop mode, a function's
+ * callback (or future) is completed by the worker that ran it, right
+ * after it returns, with no other thread woken.
  *
  * The rule for callbacks.  A callback may submit, cancel and read stats.
  * The task's own slot stays its callback's until the callback returns:
@@ -185,9 +187,11 @@ struct kpool_fn_opts {
  * or not, priority, ids, cancel, drain, shutdown and the module's counters
  * (op KPOOL_OP_CALL) all apply.  @opts may be NULL: default priority, no
  * deadline, no callback.  When the task completes, opts->done(
- * opts->done_arg, result) runs on a completion thread (or in
- * kpool_pool_process()) like any callback.  result.res is what @fn
- * returned, or:
+ * opts->done_arg, result) runs like any callback: on the worker thread
+ * that ran @fn, right after it (in event-loop mode: in
+ * kpool_pool_process()), or on a completion thread if the task ended
+ * without running (cancelled, past its deadline, its thread gone).
+ * result.res is what @fn returned, or:
  *   -ECANCELED   cancelled while waiting; or cancelled while it ran, and
  *                @fn returned >= 0
  *   -ETIME       its deadline passed before it started (it never ran)
@@ -370,6 +374,27 @@ int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
 		     struct kpool_pool_lib_stats *lib);
 
 /*
+ * The module's counters per op, all from one instant: @ops[op] for op
+ * (KPOOL_OP_*) 0 .. @nr_ops - 1, so a struct kpool_counters
+ * ops[KPOOL_OP_LAST] takes them all.  Returns how many were filled with
+ * the module's counters: min(@nr_ops, the ops the module counts); the
+ * rest, ops an older module lacks, are zeroed (they never ran).  0 for
+ * @nr_ops 0.  Tasks the library made itself (its cancels, op CANCEL)
+ * count too.  With kpool_hist_percentile() (libkpool.h) the histograms
+ * give each op's latencies:
+ *
+ *	struct kpool_counters ops[KPOOL_OP_LAST];
+ *
+ *	if (kpool_pool_op_stats(pool, ops, KPOOL_OP_LAST) > KPOOL_OP_CALL)
+ *		p99 = kpool_hist_percentile(ops[KPOOL_OP_CALL].run_hist, 0.99);
+ *
+ * Any thread, callbacks and functions included.  Errors: EINVAL (@ops
+ * NULL with @nr_ops > 0), and the STATS ioctl's (EFAULT).
+ */
+int kpool_pool_op_stats(struct kpool_pool *pool, struct kpool_counters *ops,
+			unsigned int nr_ops);
+
+/*
  * Stop taking tasks (submits fail with -ESHUTDOWN) and wait until every
  * task taken has completed and its callback has returned, forever
  * (KPOOL_WAIT_FOREVER) or at most @timeout_ns.  Permanent; may be called
@@ -396,6 +421,16 @@ int kpool_pool_shutdown(struct kpool_pool *pool);
  * worker threads, the memory.  No thread may use @pool once this starts;
  * to stop racing threads first, call kpool_pool_shutdown() and join
  * them.  Unreleased futures stay valid until released.
+ *
+ * The leak check.  With the environment variable KPOOL_LEAK_CHECK set to
+ * anything but "" or "0" when the process exits (exit() or a return from
+ * main(); _exit() and fatal signals skip it), the library writes to
+ * stderr one line per pool of this process never destroyed, per task of
+ * such a pool still in flight, and per pool (destroyed or not) with
+ * futures never released; nothing if everything was given back.  The
+ * lines begin "kpool leak: " (docs/library.md has the format).  It costs
+ * nothing per task, and one atomic add per future submitted and released,
+ * whether the variable is set or not.
  */
 void kpool_pool_destroy(struct kpool_pool *pool);
 

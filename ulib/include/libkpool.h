@@ -155,6 +155,23 @@ int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,
 		     struct kpool_counters *ops, unsigned int nr_ops);
 
 /*
+ * The @q-quantile (@q in [0, 1]: 0.5 the median, 0.99 the 99th
+ * percentile) of a latency histogram of struct kpool_counters (wait_hist
+ * or run_hist), in ns: the upper bound of the bucket that holds the
+ * ceil(@q x total)-th shortest time (the first, for @q 0).  Bucket i
+ * holds times in [2^i, 2^(i+1)) ns, so the answer is 2^(i+1): an upper
+ * bound, at most twice the true quantile (factor-of-2 resolution).  The
+ * last bucket has no upper bound (every time from 2^39 ns, about 9
+ * minutes, on): UINT64_MAX.  0 for an empty histogram.  @q below 0 (or
+ * NaN) counts as 0, above 1 as 1.  Pure: no syscall, any thread.
+ *
+ *	kpool_read_stats(ring, &c, NULL, 0);
+ *	p99 = kpool_hist_percentile(c.run_hist, 0.99);
+ */
+uint64_t kpool_hist_percentile(const __u64 hist[KPOOL_HIST_BUCKETS],
+			       double q);
+
+/*
  * Work for the pool as one of its worker threads (KPOOL_IOC_WORK,
  * KPOOL_FEAT_CALL): report the previous task if @w says so, then park
  * until the module gives this thread a CALL task of its process, which
