@@ -107,8 +107,8 @@ static void kp_done_counted(void *arg, struct kpool_result r)
 
 	(void)r;
 	k->m.lat[i] = bench_now() - k->m.submitted_at[i];
-	/* One completion thread: done is its own. */
-	if (++k->m.done == k->m.n)
+	/* Workers may run callbacks at once (KPOOL_POOL_WORKER_CALLBACKS). */
+	if (__atomic_add_fetch(&k->m.done, 1, __ATOMIC_ACQ_REL) == k->m.n)
 		sem_post(&k->m.all_done);
 }
 
@@ -123,6 +123,7 @@ static int kp_setup(struct bench_thread *t)
 	kpool_pool_opts_default(&o);
 	o.capacity = o.max_capacity = MIXED_CAPACITY;
 	o.queue_size = MIXED_DEPTH;
+	o.flags = KPOOL_POOL_WORKER_CALLBACKS;
 	sem_init(&k->m.all_done, 0, 0);
 	return kpool_pool_create(&k->pool, &o);
 }

@@ -15,7 +15,9 @@
  *   kpool-pool-b32 the pool API: kpool_pool_submit_batch() of 32, wait
  *   kpool-fn-32    the pool API running the program's own (empty)
  *                  function: kpool_pool_submit_fn(), 32 in flight, on the
- *                  pool's worker threads (capacity: the CPU count)
+ *                  pool's worker threads (capacity: the CPU count), each
+ *                  callback on the worker that ran its function
+ *                  (KPOOL_POOL_WORKER_CALLBACKS)
  *   kpool-fn-b32   the same with kpool_pool_submit_fn_batch() of 32
  *   pthread-32     an empty function on a hand-written pthread pool (one
  *                  mutex, two condition variables, a thread per CPU)
@@ -116,8 +118,9 @@ static void pool_cb(void *arg, struct kpool_result r)
 
 	(void)r;
 	p->lat[task->i] = bench_now() - p->submitted_at[task->i];
-	/* One completion thread writes done. */
-	if (++p->done == __atomic_load_n(&p->target, __ATOMIC_ACQUIRE))
+	/* Workers may run callbacks at once (KPOOL_POOL_WORKER_CALLBACKS). */
+	if (__atomic_add_fetch(&p->done, 1, __ATOMIC_ACQ_REL) ==
+	    __atomic_load_n(&p->target, __ATOMIC_ACQUIRE))
 		sem_post(&p->all_done);
 }
 
@@ -221,6 +224,8 @@ static int kpool_fn_setup(struct bench_thread *t)
 	kpool_pool_opts_default(&o);
 	/* A blocking pool that holds depth tasks: submit waits beyond. */
 	o.queue_size = t->depth > o.capacity ? t->depth - o.capacity : 0;
+	/* As the thread pools do: the callback where the function ran. */
+	o.flags = KPOOL_POOL_WORKER_CALLBACKS;
 	sem_init(&p->all_done, 0, 0);
 	return kpool_pool_create(&p->pool, &o);
 }
@@ -257,7 +262,8 @@ static void batch_cb(void *arg, struct kpool_result r)
 	struct pool_inst *p = arg;
 
 	(void)r;
-	if (++p->done == __atomic_load_n(&p->target, __ATOMIC_ACQUIRE))
+	if (__atomic_add_fetch(&p->done, 1, __ATOMIC_ACQ_REL) ==
+	    __atomic_load_n(&p->target, __ATOMIC_ACQUIRE))
 		sem_post(&p->all_done);
 }
 

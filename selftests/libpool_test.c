@@ -20,6 +20,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -1747,6 +1748,79 @@ TEST(event_loop_runs_functions_on_workers_and_callbacks_in_process)
 	}
 	kpool_pool_destroy(pool);
 	EXPECT_TRUE(f.runs == 1 && f.callbacks == 1 && f.res == 5);
+}
+
+/* Where a function's callback runs: which thread, against the function's. */
+struct where {
+	pid_t fn_tid, cb_tid;
+	uint32_t done;
+};
+
+static int where_fn(void *arg)
+{
+	struct where *w = arg;
+
+	w->fn_tid = (pid_t)syscall(SYS_gettid);
+	return 0;
+}
+
+static void where_cb(void *arg, struct kpool_result r)
+{
+	struct where *w = arg;
+
+	(void)r;
+	w->cb_tid = (pid_t)syscall(SYS_gettid);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+}
+
+static struct where callback_thread(unsigned int flags)
+{
+	struct kpool_pool_opts o = opts(2, 8, flags);
+	struct where w = { 0 };
+	struct kpool_fn_opts fo = { .done = where_cb, .done_arg = &w };
+	struct kpool_pool *pool;
+
+	if (kpool_pool_create(&pool, &o))
+		return w;
+	if (!kpool_pool_submit_fn(pool, where_fn, &w, &fo, NULL))
+		kpool_pool_drain(pool, FOREVER);
+	kpool_pool_destroy(pool);
+	return w;
+}
+
+FIXTURE(callback_place) {
+	int unused;
+};
+
+FIXTURE_VARIANT(callback_place) {
+	unsigned int flags;
+	int on_worker;
+};
+
+FIXTURE_VARIANT_ADD(callback_place, completion_thread_by_default) {
+	.flags = 0, .on_worker = 0,
+};
+FIXTURE_VARIANT_ADD(callback_place, worker_with_worker_callbacks) {
+	.flags = KPOOL_POOL_WORKER_CALLBACKS, .on_worker = 1,
+};
+
+FIXTURE_SETUP(callback_place)
+{
+	KP_REQUIRE_CALL();
+}
+
+FIXTURE_TEARDOWN(callback_place)
+{
+}
+
+TEST_F(callback_place, callback_runs_where_the_pool_says)
+{
+	struct where w = callback_thread(variant->flags);
+
+	TH_LOG("function on thread %d, callback on %d", (int)w.fn_tid,
+	       (int)w.cb_tid);
+	ASSERT_TRUE(w.done && w.fn_tid && w.cb_tid);
+	EXPECT_EQ(variant->on_worker, w.fn_tid == w.cb_tid);
 }
 
 TEST(function_without_the_call_feature_is_eopnotsupp)

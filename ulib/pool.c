@@ -890,6 +890,24 @@ static int kp_reap(struct kpool_pool *pool, unsigned int max)
 static void kp_signal_eventfd(struct kpool_pool *pool);
 
 /*
+ * Does the worker that ran the task of record @t complete it itself (a
+ * quiet report)?  A future, or nothing to run: yes.  A callback: only
+ * where the program allowed callbacks on workers (they may then run at
+ * once on several), and never in event-loop mode, where callbacks run in
+ * kpool_pool_process().  The record's kind is fixed while it is in flight.
+ */
+static int kp_worker_completes(const struct kpool_pool *pool,
+			       const struct kp_task *t)
+{
+	uint32_t flags = pool->opts.flags;
+
+	if (t->kind == KP_FUTURE || !t->fn)
+		return 1;
+	return (flags & KPOOL_POOL_WORKER_CALLBACKS) &&
+	       !(flags & KPOOL_POOL_EVENT_LOOP);
+}
+
+/*
  * A worker's quiet report (KPOOL_WORK_QUIET): the module completed the
  * task without a CQE and gave its result back; complete it here, as if
  * its CQE had been reaped, in the worker's thread.
@@ -1152,8 +1170,16 @@ int kpool_task_cancelled(void)
 	return 0;
 }
 
-/* Run the task the module gave this worker; its result. */
-static int32_t kp_run(struct kpool_pool *pool, const struct kpool_work *w)
+static int kp_worker_completes(const struct kpool_pool *pool,
+			       const struct kp_task *t);
+
+/*
+ * Run the task the module gave this worker; its result.  *@quiet: may
+ * its report be quiet (kp_worker_completes()), read from the record
+ * before the record is handed on.
+ */
+static int32_t kp_run(struct kpool_pool *pool, const struct kpool_work *w,
+		      uint32_t *quiet)
 {
 	struct kp_running run = {
 		.pool = pool, .slot = w->slot, .deadline = w->deadline_ns,
@@ -1172,6 +1198,7 @@ static int32_t kp_run(struct kpool_pool *pool, const struct kpool_work *w)
 	    (uint32_t)(w->user_data >> 32) != pool->tasks[index].gen)
 		abort();	/* a task the library did not submit */
 	t = &pool->tasks[index];
+	*quiet = kp_worker_completes(pool, t) ? KPOOL_WORK_QUIET : 0;
 	if (!fn)
 		return -EINVAL;	/* kpool_pool_submit() of kpool_prep_call(0) */
 	kp_current_fn = &run;
@@ -1236,10 +1263,8 @@ static void *kp_worker_thread(void *arg)
 {
 	struct kp_worker *self = arg;
 	struct kpool_pool *pool = self->pool;
-	/* Callbacks run where the program said: not on workers then. */
-	uint32_t quiet = pool->opts.flags & KPOOL_POOL_EVENT_LOOP ? 0 :
-			 KPOOL_WORK_QUIET;
 	uint64_t token = 0, held = 0, reported = 0;
+	uint32_t quiet = 0;
 	struct kpool_work w;
 	int32_t res = 0;
 	int err, leave, parked = 1;
@@ -1286,7 +1311,7 @@ static void *kp_worker_thread(void *arg)
 			kp_add(&pool->wparked, -1);
 			kp_grow(pool);
 			held = w.user_data;
-			res = kp_run(pool, &w);
+			res = kp_run(pool, &w, &quiet);
 			token = w.token;
 		} else if (err == -ETIME) {
 			if (kp_retire(pool, self, 1))
@@ -1567,7 +1592,8 @@ static int kp_check_opts(const struct kpool_pool_opts *o)
 {
 	if (!o->capacity || o->max_capacity < o->capacity)
 		return -EINVAL;
-	if (o->flags & ~(KPOOL_POOL_NONBLOCKING | KPOOL_POOL_EVENT_LOOP))
+	if (o->flags & ~(KPOOL_POOL_NONBLOCKING | KPOOL_POOL_EVENT_LOOP |
+			 KPOOL_POOL_WORKER_CALLBACKS))
 		return -EINVAL;
 	if (o->default_prio > KPOOL_PRIO_HIGH)
 		return -EINVAL;

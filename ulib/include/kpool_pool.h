@@ -24,9 +24,9 @@
  * except kpool_pool_destroy() (see there).  Callbacks run on the pool's
  * completion threads, or, in event-loop mode, in kpool_pool_process().
  * The program's own functions (kpool_pool_submit_fn()) run on the pool's
- * worker threads, in every mode; outside event-loop mode, a function's
- * callback (or future) is completed by the worker that ran it, right
- * after it returns, with no other thread woken.
+ * worker threads, in every mode; a function's future is readied by the
+ * worker that ran it, right after it returns, with no other thread woken,
+ * and so is its callback with KPOOL_POOL_WORKER_CALLBACKS.
  *
  * The rule for callbacks.  A callback may submit, cancel and read stats.
  * The task's own slot stays its callback's until the callback returns:
@@ -75,6 +75,14 @@ typedef void (*kpool_callback_t)(void *arg, struct kpool_result result);
  * only wait on the program itself): the pool is non-blocking.
  */
 #define KPOOL_POOL_EVENT_LOOP	0x00000002U
+/*
+ * A function's callback runs on the worker thread that ran the function,
+ * right after it returns, instead of on a completion thread: one thread
+ * hop and one wakeup less per function, but callbacks of functions may
+ * then run at the same time on several workers (with one completion
+ * thread they never do).  Ignored in event-loop mode.
+ */
+#define KPOOL_POOL_WORKER_CALLBACKS	0x00000004U
 
 struct kpool_pool_opts {
 	unsigned int capacity;		/* tasks running at once, >= 1 */
@@ -187,10 +195,11 @@ struct kpool_fn_opts {
  * or not, priority, ids, cancel, drain, shutdown and the module's counters
  * (op KPOOL_OP_CALL) all apply.  @opts may be NULL: default priority, no
  * deadline, no callback.  When the task completes, opts->done(
- * opts->done_arg, result) runs like any callback: on the worker thread
- * that ran @fn, right after it (in event-loop mode: in
- * kpool_pool_process()), or on a completion thread if the task ended
- * without running (cancelled, past its deadline, its thread gone).
+ * opts->done_arg, result) runs like any callback, on a completion thread
+ * (or in kpool_pool_process()); with KPOOL_POOL_WORKER_CALLBACKS, on the
+ * worker thread that ran @fn, right after it, unless the task ended
+ * without its worker (cancelled while waiting, past its deadline, its
+ * thread gone).
  * result.res is what @fn returned, or:
  *   -ECANCELED   cancelled while waiting; or cancelled while it ran, and
  *                @fn returned >= 0
