@@ -8,9 +8,24 @@
 #   make demo         boot a guest and watch tasks complete
 #   make bench        kpool against io_uring, libuv, GLib: build/bench/
 #   make install      library, headers, pkg-config (PREFIX, DESTDIR)
+#   make DEBUG=1 ...  library, selftests, examples with -DKPOOL_DEBUG,
+#                     into build/debug/
 
 KDIR	?= /lib/modules/$(shell uname -r)/build
 BUILD	?= build
+# The kernel-tree files are the same for both builds (tools/ksrc.sh).
+KSRC	:= $(BUILD)/ksrc
+# Debug objects go to their own directory: a directory never holds both
+# kinds, so switching DEBUG on or off cannot link one with the other.  Only
+# from the command line: a DEBUG=1 left in the environment would move the
+# build away from build/, where the tools/ scripts run it.
+ifeq ($(origin DEBUG)$(DEBUG),command line1)
+ifneq ($(filter check check-debug fuzz demo bench,$(MAKECMDGOALS)),)
+$(error make $(filter check check-debug fuzz demo bench,$(MAKECMDGOALS)): its tools/ script builds and runs $(BUILD)/, never a DEBUG=1 build)
+endif
+override BUILD := $(BUILD)/debug
+DEBUG_CPPFLAGS := -DKPOOL_DEBUG
+endif
 VERSION	:= $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 SONAME_MAJOR := 0
 
@@ -21,7 +36,7 @@ WARN	:= -Wall -Wextra -Werror -Wno-missing-field-initializers
 TEST_WARN := -Wall -Werror
 # The data tests check SHA-256 against an independent implementation.
 TEST_LIBS := -lnettle
-CPPFLAGS_ALL := -Iuapi -Iulib/include $(CPPFLAGS)
+CPPFLAGS_ALL := -Iuapi -Iulib/include $(DEBUG_CPPFLAGS) $(CPPFLAGS)
 
 LIB_SRCS := ulib/ring.c ulib/pool.c ulib/bufpool.c
 LIB_HDRS := ulib/include/libkpool.h ulib/include/kpool_pool.h ulib/include/kpool_bufpool.h uapi/linux/kpool.h
@@ -30,7 +45,6 @@ LIB_SO	:= $(BUILD)/lib/libkpool.so.$(VERSION)
 
 # Selftests and examples are linked statically so the guest needs only
 # the binaries.
-KSRC	:= $(BUILD)/ksrc
 HARNESS	:= $(KSRC)/tools/testing/selftests/kselftest_harness.h
 TEST_SRCS := $(wildcard selftests/*_test.c)
 TESTS	:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))

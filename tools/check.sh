@@ -62,6 +62,12 @@ headers_strict() {
 			-Werror -Iuapi -Iulib/include -x c - -o "$logs/headers-strict"
 }
 
+bufpool_debug() {
+	make -s DEBUG=1 BUILD="$KPOOL_BUILD" "$KPOOL_BUILD/debug/selftests/bufpool_test" &&
+		"$KPOOL_BUILD/debug/selftests/bufpool_test" >"$logs/bufpool-debug.out" &&
+		! grep -q 'SKIP.*double' "$logs/bufpool-debug.out"
+}
+
 checkpatch() {
 	local out
 	out=$(perl "$KSRC_DIR/scripts/checkpatch.pl" --strict --no-tree --terse \
@@ -103,6 +109,8 @@ san=$KPOOL_BUILD/selftests-san
 step host-bufpool "$KPOOL_BUILD/selftests/bufpool_test"
 step host-bufpool-asan-ubsan "$san/bufpool_test.asan"
 step host-bufpool-tsan "$san/bufpool_test.tsan"
+# make DEBUG=1: the checked build, where the double-put test must run.
+step host-bufpool-debug-build bufpool_debug
 step host-libpool-without-module "$KPOOL_BUILD/selftests/libpool_test"
 step install-pkg-config tools/install-check.sh
 

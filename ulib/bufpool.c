@@ -8,12 +8,24 @@
  * its class from the pointer alone and refuses pointers that are not the
  * start of a carved buffer.
  *
- * Per class: a thread's cache (an array only its thread touches) in front
- * of a shared free list (an array under the class's mutex).  A get takes
- * from the cache; an empty cache takes half a cache's worth from the free
- * list, or carves one new buffer; a full cache gives half back.  So the
- * lock is taken once per cache_size / 2 buffers at most, and a thread
- * that gets and puts in balance never takes it.
+ * Per class: a thread's cache in front of a shared free list (an array
+ * under the class's mutex).  A get takes from the cache; an empty cache
+ * takes half a cache's worth from the free list, else up to as many from
+ * another thread's cache, else carves one new buffer; a full cache gives
+ * half back.  So the lock is taken once per cache_size / 2 buffers at
+ * most, and a thread that gets and puts in balance never takes it.
+ *
+ * Taking from other threads' caches is what lets a buffer be put back on
+ * any thread: a thread that only puts (a completion thread) fills its
+ * cache and never empties it, and if no other thread could reach it, up
+ * to cache_size buffers per class would sit there for the thread's life
+ * while gets failed.  So a cache is a work-stealing deque (Chase and Lev;
+ * the memory orders of Le et al., PPoPP 2013): its thread pushes and pops
+ * at the bottom without a lock, at the cost of one atomic exchange per
+ * pop, and a thief takes from the top with a compare-and-swap, losing
+ * only a race for the last buffer to the thread popping it.  Thieves hold
+ * the class's mutex, as does every move between a cache and the free
+ * list, so a thief never misses a buffer that is on its way between them.
  *
  * Counters live in the thread's cache, written only by that thread
  * (relaxed atomics, so a reader may sum them any time).
@@ -30,9 +42,15 @@
 #define KB_UNUSED	0x00		/* chunk_class[]: not carved */
 #define KB_TAIL		0x80		/* ... a later chunk of a large buffer */
 
+/*
+ * One class of a thread's cache: buffers at [top, bottom) of a ring.  Only
+ * the thread moves bottom; thieves move top.  Signed, so that bottom - 1
+ * of an empty deque compares below top.
+ */
 struct kb_class_cache {
-	unsigned int n;
-	void **bufs;			/* cache_size slots */
+	int64_t top;
+	int64_t bottom;
+	void **bufs;			/* ring_mask + 1 slots */
 };
 
 struct kb_counters {
@@ -58,12 +76,13 @@ struct kpool_bufpool {
 	size_t nr_chunks;
 	size_t next_chunk;		/* under lock */
 	unsigned int min_shift, nr_classes, cache_size;
+	unsigned int ring_mask;		/* cache_size rounded up to 2^n, - 1 */
 	int check;
 	uint8_t *chunk_class;		/* class + 1, KB_TAIL | class, or 0 */
 	uint64_t *out;			/* CHECK: a bit per min_size unit */
 	pthread_key_t key;
-	pthread_mutex_t lock;		/* chunks and the caches list */
-	struct kb_cache *caches;
+	pthread_mutex_t lock;		/* chunks and adding to the caches */
+	struct kb_cache *caches;	/* thieves walk it without the lock */
 	struct kb_counters orphan;	/* bad puts seen before a cache */
 	struct kb_class cls[KB_MAX_CLASSES];
 };
@@ -103,7 +122,7 @@ static struct kb_cache *kb_cache_new(struct kpool_bufpool *bp)
 	void **slots;
 	unsigned int c;
 
-	slots = calloc((size_t)bp->nr_classes * bp->cache_size,
+	slots = calloc((size_t)bp->nr_classes * (bp->ring_mask + 1),
 		       sizeof(void *));
 	if (!cache || !slots) {
 		free(cache);
@@ -112,10 +131,11 @@ static struct kb_cache *kb_cache_new(struct kpool_bufpool *bp)
 	}
 	cache->bp = bp;
 	for (c = 0; c < bp->nr_classes; c++)
-		cache->cls[c].bufs = slots + (size_t)c * bp->cache_size;
+		cache->cls[c].bufs = slots + (size_t)c * (bp->ring_mask + 1);
 	pthread_mutex_lock(&bp->lock);
 	cache->next = bp->caches;
-	bp->caches = cache;
+	/* A thief that finds the cache finds it whole.  Never unlinked. */
+	__atomic_store_n(&bp->caches, cache, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&bp->lock);
 	pthread_setspecific(bp->key, cache);
 	return cache;
@@ -160,27 +180,142 @@ static void *kb_carve(struct kpool_bufpool *bp, unsigned int c)
 	return buf;
 }
 
-/* Refill an empty cache from the free list, or carve: 1 if a hit. */
-static int kb_refill(struct kpool_bufpool *bp, struct kb_cache *cache,
-		     unsigned int c)
+/* How many buffers @cc holds; exact only to its own thread. */
+static int64_t kb_count(const struct kb_class_cache *cc)
+{
+	return __atomic_load_n(&cc->bottom, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&cc->top, __ATOMIC_ACQUIRE);
+}
+
+/* The cache's own thread: add @buf at the bottom; the caller made room. */
+static void kb_push(const struct kpool_bufpool *bp, struct kb_class_cache *cc,
+		    void *buf)
+{
+	int64_t b = __atomic_load_n(&cc->bottom, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&cc->bufs[b & bp->ring_mask], buf, __ATOMIC_RELAXED);
+	/* A thief that sees the new bottom sees the slot and the buffer. */
+	__atomic_store_n(&cc->bottom, b + 1, __ATOMIC_RELEASE);
+}
+
+/* The cache's own thread: take the newest buffer, or NULL if none. */
+static void *kb_pop(const struct kpool_bufpool *bp, struct kb_class_cache *cc)
+{
+	int64_t b = __atomic_load_n(&cc->bottom, __ATOMIC_RELAXED) - 1;
+	int64_t t;
+	void *buf;
+
+	/*
+	 * Claim slot b, then read top; kb_steal_one() reads top, then
+	 * bottom, all seq_cst.  So a thief that missed this store read top
+	 * before this load did: it aims at or below the t seen here, and
+	 * can only win slot b if t == b, where the compare-and-swap on top
+	 * below settles who has it.
+	 */
+	__atomic_store_n(&cc->bottom, b, __ATOMIC_SEQ_CST);
+	t = __atomic_load_n(&cc->top, __ATOMIC_SEQ_CST);
+	if (t > b) {
+		__atomic_store_n(&cc->bottom, b + 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	buf = __atomic_load_n(&cc->bufs[b & bp->ring_mask], __ATOMIC_RELAXED);
+	if (t == b) {
+		if (!__atomic_compare_exchange_n(&cc->top, &t, t + 1, 0,
+						 __ATOMIC_SEQ_CST,
+						 __ATOMIC_RELAXED))
+			buf = NULL;
+		__atomic_store_n(&cc->bottom, b + 1, __ATOMIC_RELEASE);
+	}
+	return buf;
+}
+
+/*
+ * A thief, under the class lock: take the oldest buffer of another
+ * thread's @cc, or NULL if none.  A failed compare-and-swap means the
+ * owner took the last one, so the next round finds the deque empty.
+ */
+static void *kb_steal_one(const struct kpool_bufpool *bp,
+			  struct kb_class_cache *cc)
+{
+	int64_t t, b;
+	void *buf;
+
+	do {
+		t = __atomic_load_n(&cc->top, __ATOMIC_SEQ_CST);
+		b = __atomic_load_n(&cc->bottom, __ATOMIC_SEQ_CST);
+		if (t >= b)
+			return NULL;
+		/* The owner cannot reuse this slot while top is still t. */
+		buf = __atomic_load_n(&cc->bufs[t & bp->ring_mask],
+				      __ATOMIC_RELAXED);
+	} while (!__atomic_compare_exchange_n(&cc->top, &t, t + 1, 0,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	return buf;
+}
+
+/*
+ * Under the class lock: up to @want buffers of class @c from the first
+ * other thread's cache that has any, half of what it holds (rounded up)
+ * so that a thread that gets too keeps some.  The first is returned, the
+ * rest go to @thief's cache, which is empty.
+ */
+static void *kb_steal(struct kpool_bufpool *bp, struct kb_cache *thief,
+		      unsigned int c, unsigned int want)
+{
+	struct kb_cache *victim;
+	void *first = NULL, *buf;
+	int64_t take;
+
+	for (victim = __atomic_load_n(&bp->caches, __ATOMIC_ACQUIRE);
+	     victim && !first; victim = victim->next) {
+		if (victim == thief)
+			continue;
+		take = (kb_count(&victim->cls[c]) + 1) / 2;
+		if (take > want)
+			take = want;
+		for (; take > 0; take--) {
+			buf = kb_steal_one(bp, &victim->cls[c]);
+			if (!buf)
+				break;
+			if (first)
+				kb_push(bp, &thief->cls[c], buf);
+			else
+				first = buf;
+		}
+	}
+	return first;
+}
+
+/*
+ * A get that found its cache empty: a buffer from the free list, else
+ * from another thread's cache, else a new one (*@reused 0); NULL if the
+ * region is used up.  Up to half a cache more goes into the cache.
+ */
+static void *kb_refill(struct kpool_bufpool *bp, struct kb_cache *cache,
+		       unsigned int c, int *reused)
 {
 	struct kb_class_cache *cc = &cache->cls[c];
 	struct kb_class *k = &bp->cls[c];
 	unsigned int want = bp->cache_size / 2 ? bp->cache_size / 2 : 1;
 	void *buf;
 
+	*reused = 1;
 	pthread_mutex_lock(&k->lock);
-	while (cc->n < want && k->nr_free)
-		cc->bufs[cc->n++] = k->free[--k->nr_free];
-	if (cc->n) {
-		pthread_mutex_unlock(&k->lock);
-		return 1;
+	if (k->nr_free) {
+		buf = k->free[--k->nr_free];
+		while (--want && k->nr_free)
+			kb_push(bp, cc, k->free[--k->nr_free]);
+	} else {
+		/* Before carving: a chunk, once carved, is this class's. */
+		buf = kb_steal(bp, cache, c, want);
+		if (!buf) {
+			*reused = 0;
+			buf = kb_carve(bp, c);
+		}
 	}
-	buf = kb_carve(bp, c);
 	pthread_mutex_unlock(&k->lock);
-	if (buf)
-		cc->bufs[cc->n++] = buf;
-	return 0;
+	return buf;
 }
 
 /* The CHECK bit of @buf: set it (@out 1) or clear it; the old value. */
@@ -202,7 +337,7 @@ void *kpool_buf_get(struct kpool_bufpool *bp, size_t size)
 {
 	int c = size ? kb_class_of_size(bp, size) : -1;
 	struct kb_cache *cache;
-	struct kb_class_cache *cc;
+	int reused = 1;
 	void *buf;
 
 	if (c < 0)
@@ -210,17 +345,18 @@ void *kpool_buf_get(struct kpool_bufpool *bp, size_t size)
 	cache = kb_cache(bp);
 	if (!cache)
 		return NULL;
-	cc = &cache->cls[c];
-	if (cc->n || kb_refill(bp, cache, (unsigned int)c)) {
+	buf = kb_pop(bp, &cache->cls[c]);
+	if (!buf)
+		buf = kb_refill(bp, cache, (unsigned int)c, &reused);
+	if (reused) {
 		kb_inc(&cache->c.hits);
 	} else {
 		kb_inc(&cache->c.misses);
-		if (!cc->n) {
+		if (!buf) {
 			kb_inc(&cache->c.failed);
 			return NULL;
 		}
 	}
-	buf = cc->bufs[--cc->n];
 	if (bp->check)
 		kb_mark(bp, buf, 1);
 	return buf;
@@ -256,31 +392,41 @@ size_t kpool_buf_size(const struct kpool_bufpool *bp, const void *buf)
 	return c < 0 ? 0 : kb_class_size(bp, (unsigned int)c);
 }
 
+/* Under the class lock: room for @more on the free list, or -ENOMEM. */
+static int kb_free_reserve(struct kb_class *k, size_t more)
+{
+	size_t cap = k->cap_free ? k->cap_free : 256;
+	void **f;
+
+	if (k->nr_free + more <= k->cap_free)
+		return 0;
+	while (cap < k->nr_free + more)
+		cap *= 2;
+	f = realloc(k->free, cap * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	k->free = f;
+	k->cap_free = cap;
+	return 0;
+}
+
+/* The cache's own thread: move all but @keep of @cc to the free list. */
 static void kb_give_back(struct kpool_bufpool *bp, struct kb_class_cache *cc,
 			 unsigned int c, unsigned int keep)
 {
 	struct kb_class *k = &bp->cls[c];
+	int64_t n = kb_count(cc);
+	void *buf;
 
-	if (cc->n <= keep)
+	if (n <= keep)
 		return;
 	pthread_mutex_lock(&k->lock);
-	if (k->nr_free + cc->n > k->cap_free) {
-		size_t cap = k->cap_free ? 2 * k->cap_free : 256;
-		void **f;
-
-		while (cap < k->nr_free + cc->n)
-			cap *= 2;
-		f = realloc(k->free, cap * sizeof(*f));
-		if (!f) {
-			/* Keep them in the cache: a full cache is no error. */
-			pthread_mutex_unlock(&k->lock);
-			return;
-		}
-		k->free = f;
-		k->cap_free = cap;
-	}
-	while (cc->n > keep)
-		k->free[k->nr_free++] = cc->bufs[--cc->n];
+	/* A thief may have come first; now none can, so @n holds still. */
+	n = kb_count(cc);
+	/* If the list cannot grow, keep them: a full cache is no error. */
+	if (n > keep && !kb_free_reserve(k, (size_t)(n - keep)))
+		for (; n > keep && (buf = kb_pop(bp, cc)); n--)
+			k->free[k->nr_free++] = buf;
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -312,20 +458,27 @@ int kpool_buf_put(struct kpool_bufpool *bp, void *buf)
 	}
 	if (!cache) {
 		/* No memory for a cache: straight to the free list. */
-		struct kb_class_cache one = { .n = 1, .bufs = &buf };
+		struct kb_class *k = &bp->cls[c];
+		int err;
 
-		kb_give_back(bp, &one, (unsigned int)c, 0);
+		pthread_mutex_lock(&k->lock);
+		err = kb_free_reserve(k, 1);
+		if (!err)
+			k->free[k->nr_free++] = buf;
+		pthread_mutex_unlock(&k->lock);
+		if (err)
+			return err;	/* kept by no one, as below */
 		pthread_mutex_lock(&bp->lock);
 		bp->orphan.puts++;
 		pthread_mutex_unlock(&bp->lock);
 		return 0;
 	}
 	cc = &cache->cls[c];
-	if (cc->n == bp->cache_size)
+	if (kb_count(cc) >= bp->cache_size)
 		kb_give_back(bp, cc, (unsigned int)c, bp->cache_size / 2);
-	if (cc->n == bp->cache_size)
+	if (kb_count(cc) >= bp->cache_size)
 		return -ENOMEM;	/* kept by no one: the free list cannot grow */
-	cc->bufs[cc->n++] = buf;
+	kb_push(bp, cc, buf);
 	kb_inc(&cnt->puts);
 	return 0;
 }
@@ -395,6 +548,8 @@ int kpool_bufpool_create(struct kpool_bufpool **bpp, void *base, size_t size,
 	if (bp->nr_classes > KB_MAX_CLASSES || !bp->nr_chunks ||
 	    bp->cache_size > 4096)
 		goto fail;
+	while (bp->ring_mask + 1 < bp->cache_size)
+		bp->ring_mask = 2 * bp->ring_mask + 1;
 	err = -ENOMEM;
 	bp->chunk_class = calloc(bp->nr_chunks, 1);
 	if (!bp->chunk_class)

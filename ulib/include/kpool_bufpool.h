@@ -17,7 +17,15 @@
  *
  * A buffer's contents are not cleared between uses.  Every call is
  * thread-safe; a buffer may be put back by another thread than the one
- * that got it.
+ * that got it, a thread that only puts (a completion thread) included: a
+ * get that finds its own cache and the free list empty takes buffers from
+ * other threads' caches before it carves new ones.
+ *
+ * Sizing the region: no cache keeps a buffer out of reach, so a get fails
+ * only when every buffer carved for its class is out and no 64 KiB chunk
+ * is left to carve.  A chunk stays with the class that carved it, so the
+ * region must hold, for each class, the most buffers of it out at once,
+ * rounded up to whole chunks; the caches need nothing on top.
  */
 #ifndef KPOOL_BUFPOOL_H
 #define KPOOL_BUFPOOL_H
