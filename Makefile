@@ -7,7 +7,7 @@
 #   make check        host checks + kselftests in 6.1 and 6.12 guests
 #   make demo         boot a guest and watch tasks complete
 #   make bench        kpool against io_uring, libuv, GLib: build/bench/
-#   make install      library, headers, pkg-config (PREFIX, DESTDIR)
+#   make install      library, headers, pkg-config, kpoolstat (PREFIX, DESTDIR)
 #   make DEBUG=1 ...  library, selftests, examples with -DKPOOL_DEBUG,
 #                     into build/debug/
 
@@ -52,10 +52,10 @@ TEST_HDRS := $(wildcard selftests/*.h)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
-.PHONY: all module lib selftests selftests-san examples fuzzer bench bench-bins check check-debug fuzz demo \
+.PHONY: all module lib selftests selftests-san examples fuzzer tools bench bench-bins check check-debug fuzz demo \
 	install clean ksrc
 
-all: module lib selftests examples fuzzer
+all: module lib selftests examples fuzzer tools
 
 module:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: install the kernel headers or pass KDIR=/path/to/headers" >&2; exit 1; }
@@ -141,6 +141,19 @@ $(FUZZER): tools/fuzz/kpool-fuzz.c $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
 
+# The command-line tools installed with the library: kpoolstat (only libc;
+# static like the selftests, so the guest needs only the binary).
+KPOOLSTAT := $(BUILD)/tools/kpoolstat
+KPOOLSTAT_SRCS := tools/kpoolstat/kpoolstat.c tools/kpoolstat/fdinfo.c
+tools: $(KPOOLSTAT)
+
+$(KPOOLSTAT): $(KPOOLSTAT_SRCS) tools/kpoolstat/fdinfo.h uapi/linux/kpool.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static $(KPOOLSTAT_SRCS) -o $@
+
+# kpoolstat_test runs the tool: building the tests builds it.
+$(BUILD)/selftests/kpoolstat_test: $(KPOOLSTAT)
+
 check:
 	tools/check.sh
 
@@ -165,6 +178,7 @@ bench:
 PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
+BINDIR	?= $(PREFIX)/bin
 
 PC_FILE	:= $(BUILD)/lib/kpool.pc
 
@@ -179,8 +193,9 @@ $(PC_FILE): Makefile dkms.conf
 # Always rebuilt: PREFIX and LIBDIR go into it.
 .PHONY: $(PC_FILE)
 
-install: lib $(PC_FILE)
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/linux
+install: lib $(PC_FILE) $(KPOOLSTAT)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/linux \
+		$(DESTDIR)$(BINDIR)
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libkpool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkpool.so.$(SONAME_MAJOR)
@@ -189,6 +204,7 @@ install: lib $(PC_FILE)
 		ulib/include/kpool_bufpool.h $(DESTDIR)$(INCDIR)/
 	install -m 644 uapi/linux/kpool.h $(DESTDIR)$(INCDIR)/linux/
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(KPOOLSTAT) $(DESTDIR)$(BINDIR)/
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -37,10 +37,12 @@ echo "${KPOOL_RUN_TIMEOUT:-300}" >"$work/run-timeout"
 printf '%s\n' ${KPOOL_RUN_ENV:-} >"$work/run-env"
 # Extra commands after the tests (check-debug: the fuzzer).
 [ -n "${KPOOL_RUN_EXTRA:-}" ] && printf '%s\n' "$KPOOL_RUN_EXTRA" >>"$work/run-list"
-# The example tools ride along: tools_test runs them.
+# The example tools and kpoolstat ride along: tools_test and
+# kpoolstat_test run them.
 "$KPOOL_TOP/tools/mkinitramfs.sh" "$work/initrd.cpio.gz" "$ko" \
 	"$KPOOL_TOP/tools/guest-init.sh" "${tests[@]}" \
-	"$KPOOL_BUILD"/examples/* ${KPOOL_RUN_FILES:-} "$work/run-list" \
+	"$KPOOL_BUILD"/examples/* "$KPOOL_BUILD"/tools/kpoolstat \
+	${KPOOL_RUN_FILES:-} "$work/run-list" \
 	"$work/run-timeout" "$work/run-env"
 "$KPOOL_TOP/tools/vm.sh" "$kver" "$work/initrd.cpio.gz" "$work.log" \
 	"${KPOOL_VM_TIMEOUT:-900}"
