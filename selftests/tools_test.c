@@ -4,7 +4,8 @@
  * sha256sum prints, kpool-cp must reproduce its input, and both must fail
  * the way coreutils users expect; the pool-API examples must print the
  * right CRCs (kpool-crc) and finish every task (kpool-epoll), and the
- * user-function demo must pass its own checks (kpool-workers).  The tools are looked up next to this
+ * user-function demo must pass its own checks (kpool-workers), and the
+ * pool to watch (kpool-busy) must run.  The tools are looked up next to this
  * binary (build/examples/), else on PATH.
  */
 #include <libgen.h>
@@ -237,6 +238,22 @@ TEST(kpool_workers_passes_its_own_checks)
 	EXPECT_EQ(0, strncmp(line, "ok: every task ran once", 23)) {
 		TH_LOG("last line: %s", line);
 	}
+}
+
+/* The pool to watch (docs/observability.md) runs and reports its numbers. */
+TEST(kpool_busy_keeps_a_pool_busy_and_reports)
+{
+	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[256];
+	unsigned long long submitted = 0, completed = 0, stuck = 0;
+
+	KP_REQUIRE_MODULE();
+	tool_path("kpool-busy", tool, sizeof(tool));
+	snprintf(cmd, sizeof(cmd), "%s --seconds 1 | tail -n 1", tool);
+	ASSERT_EQ(0, run(cmd, line, sizeof(line)));
+	TH_LOG("%s", line);
+	EXPECT_TRUE(sscanf(line, "submitted %llu, completed %llu, stuck %llu",
+			   &submitted, &completed, &stuck) == 3 &&
+		    submitted > 50 && completed < submitted);
 }
 
 TEST_HARNESS_MAIN
