@@ -599,6 +599,12 @@ TEST_F(call, cqe_carries_the_reported_result)
 
 /* 1b. a quiet report: the worker takes the result, no CQE */
 
+TEST_F(call, setup_reports_the_quiet_report)
+{
+	EXPECT_EQ(KPOOL_FEAT_WORK_QUIET,
+		  self->ring.features & KPOOL_FEAT_WORK_QUIET);
+}
+
 TEST_F(call, quiet_report_returns_the_result_and_posts_no_cqe)
 {
 	struct kpool_counters total;

@@ -901,6 +901,9 @@ static int kp_worker_completes(const struct kpool_pool *pool,
 {
 	uint32_t flags = pool->opts.flags;
 
+	/* A module older than the quiet report: every report posts a CQE. */
+	if (!(pool->ring.features & KPOOL_FEAT_WORK_QUIET))
+		return 0;
 	if (t->kind == KP_FUTURE || !t->fn)
 		return 1;
 	return (flags & KPOOL_POOL_WORKER_CALLBACKS) &&

@@ -287,11 +287,15 @@ struct kpool_ring_offsets {
  * the program's own functions in the program's own threads.  (A kernel
  * built without CONFIG_PREEMPT_NOTIFIERS lacks them: the module must see
  * a worker thread exit to complete its task.)
+ *
+ * KPOOL_FEAT_WORK_QUIET: KPOOL_WORK_QUIET exists (a worker completes the
+ * task it reports itself: no CQE).  Always with KPOOL_FEAT_CALL.
  */
 #define KPOOL_FEAT_NODROP		0x00000001U
 #define KPOOL_FEAT_OWNER_CONTEXT	0x00000002U
 #define KPOOL_FEAT_INLINE		0x00000004U
 #define KPOOL_FEAT_CALL			0x00000008U
+#define KPOOL_FEAT_WORK_QUIET		0x00000010U
 
 /*
  * KPOOL_IOC_SETUP: size the rings and the pool of a freshly opened file
@@ -538,8 +542,8 @@ struct kpool_stats {
  *    0 at once.  A worker that holds a task must report it to leave
  *    (EBUSY).
  *  - KPOOL_WORK_TIMEOUT: park at most timeout_ns, then fail with ETIME.
- *  - KPOOL_WORK_QUIET (with DONE, not with TIMEOUT): the reported task
- *    completes without a CQE (the worker takes its result: done_res, the
+ *  - KPOOL_WORK_QUIET (KPOOL_FEAT_WORK_QUIET; with DONE, not with
+ *    TIMEOUT): the reported task completes without a CQE (the worker takes its result: done_res, the
  *    res it completed with, -ECANCELED if a CANCEL answered 0 for it);
  *    then the call does not park: it returns the next task if one is
  *    given at once, else token 0.  How a worker runs the task's
