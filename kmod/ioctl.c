@@ -136,16 +136,26 @@ static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 
 static int kpool_ioc_tune(struct kpool_ucmd *ucmd)
 {
+	const u32 known = KPOOL_TUNE_CAPACITY | KPOOL_TUNE_MAX_WAITING;
 	struct kpool_tune *t = ucmd->cmd;
 	struct kpool_pool *pool = ucmd->pool;
+	u32 flags = t->flags ? t->flags : KPOOL_TUNE_CAPACITY;
+	bool cap = flags & KPOOL_TUNE_CAPACITY;
+	bool waiting = flags & KPOOL_TUNE_MAX_WAITING;
 
 	if (!kpool_pool_ready(pool))
 		return -EBADFD;
-	if (t->flags || !kpool_all_zero(t->resv, ARRAY_SIZE(t->resv)))
+	if ((flags & ~known) || t->resv1)
 		return -EINVAL;
-	if (!t->capacity || t->capacity > kpool_max_capacity)
+	/* A field the call does not change must be 0, as unused ones are. */
+	if (cap ? !t->capacity || t->capacity > kpool_max_capacity :
+		  t->capacity)
 		return -EINVAL;
-	kpool_sched_tune(pool, t->capacity, &t->prev_capacity);
+	if (waiting ? t->max_waiting > pool->cq_entries : t->max_waiting)
+		return -EINVAL;
+	kpool_sched_tune(pool, cap ? t->capacity : 0,
+			 waiting ? &t->max_waiting : NULL,
+			 &t->prev_capacity, &t->prev_max_waiting);
 	return kpool_ucmd_respond(ucmd, sizeof(*t));
 }
 
@@ -258,7 +268,7 @@ static const struct kpool_ioctl_op kpool_ioctl_ops[] = {
 	KPOOL_IOCTL_OP(KPOOL_IOC_SETUP, kpool_ioc_setup, struct kpool_setup, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_ENTER, kpool_ioc_enter, struct kpool_enter, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_PROBE, kpool_ioc_probe, struct kpool_probe, resv),
-	KPOOL_IOCTL_OP(KPOOL_IOC_TUNE, kpool_ioc_tune, struct kpool_tune, resv),
+	KPOOL_IOCTL_OP(KPOOL_IOC_TUNE, kpool_ioc_tune, struct kpool_tune, resv1),
 	KPOOL_IOCTL_OP(KPOOL_IOC_DRAIN, kpool_ioc_drain, struct kpool_drain, resv),
 	KPOOL_IOCTL_OP(KPOOL_IOC_STATS, kpool_ioc_stats, struct kpool_stats, resv1),
 	KPOOL_IOCTL_OP(KPOOL_IOC_WORK, kpool_ioc_work, struct kpool_work, resv1),

@@ -330,7 +330,9 @@ void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op,
 			   u64 user_data);
 int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end);
 int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all);
-int kpool_sched_tune(struct kpool_pool *pool, u32 capacity, u32 *prev);
+void kpool_sched_tune(struct kpool_pool *pool, u32 capacity,
+		      const u32 *max_waiting, u32 *prev_capacity,
+		      u32 *prev_max_waiting);
 int kpool_sched_drain(struct kpool_pool *pool, ktime_t end);
 bool kpool_task_should_stop(struct kpool_task *task, int *res);
 int kpool_task_cancel_cooperative(struct kpool_task *task);

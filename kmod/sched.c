@@ -668,18 +668,29 @@ int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end)
 				  READ_ONCE(pool->draining), end);
 }
 
-int kpool_sched_tune(struct kpool_pool *pool, u32 capacity, u32 *prev)
+/*
+ * Change the capacity (@capacity, 0: keep) and the queue bound
+ * (*@max_waiting, NULL: keep); the old values go to *@prev_capacity and
+ * *@prev_max_waiting.  Then start what now may, and wake blocked
+ * submitters to look again.
+ */
+void kpool_sched_tune(struct kpool_pool *pool, u32 capacity,
+		      const u32 *max_waiting, u32 *prev_capacity,
+		      u32 *prev_max_waiting)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
-	*prev = pool->capacity;
-	WRITE_ONCE(pool->capacity, capacity);
+	*prev_capacity = pool->capacity;
+	*prev_max_waiting = pool->max_waiting;
+	if (capacity)
+		WRITE_ONCE(pool->capacity, capacity);
+	if (max_waiting)
+		WRITE_ONCE(pool->max_waiting, *max_waiting);
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
 	kpool_sched_kick(pool);
 	kpool_sched_wake(pool);
-	return 0;
 }
 
 /* Stop taking work, then wait until every task taken has completed. */

@@ -9,8 +9,9 @@
  * TIMEOUT of an hour is not a bug), and panic_on_warn machines must not
  * die of one.
  *
- * The watchdog is a delayed work item that runs while pools exist, every
- * quarter of stuck_ms (between 10 ms and 1 s).  It walks the registry;
+ * The watchdog is a deferrable delayed work item (it never wakes an idle
+ * CPU for itself) that runs while pools exist, every quarter of stuck_ms
+ * (between 10 ms and 1 s).  It walks the registry;
  * in each pool it holds sched_lock only over the stuck tasks and the
  * first one that is not: a pool's task list is in submission order (one
  * submitter at a time, one clock read per ENTER), so the oldest come
@@ -30,7 +31,7 @@ MODULE_PARM_DESC(stuck_ms,
 #define KPOOL_STUCK_LOG		4
 
 static void kpool_stuck_work_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(kpool_stuck_work, kpool_stuck_work_fn);
+static DECLARE_DEFERRABLE_WORK(kpool_stuck_work, kpool_stuck_work_fn);
 
 struct kpool_stuck_note {
 	const char	*op;

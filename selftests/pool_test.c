@@ -174,13 +174,23 @@ FIXTURE(bad_tune) {
 FIXTURE_VARIANT(bad_tune) {
 	struct kpool_tune t;
 	int above_max;
+	int above_cq;
 };
 
 FIXTURE_VARIANT_ADD(bad_tune, zero_capacity) { .t = { .capacity = 0 } };
 FIXTURE_VARIANT_ADD(bad_tune, above_max_capacity) { .above_max = 1 };
-FIXTURE_VARIANT_ADD(bad_tune, unknown_flags) { .t = { .capacity = 1, .flags = 1 } };
+FIXTURE_VARIANT_ADD(bad_tune, unknown_flags) { .t = { .capacity = 1, .flags = 4 } };
 FIXTURE_VARIANT_ADD(bad_tune, nonzero_resv) {
-	.t = { .capacity = 1, .resv = { 0, 1 } }
+	.t = { .capacity = 1, .resv1 = 1 }
+};
+FIXTURE_VARIANT_ADD(bad_tune, max_waiting_above_the_cq) {
+	.t = { .flags = KPOOL_TUNE_MAX_WAITING }, .above_cq = 1,
+};
+FIXTURE_VARIANT_ADD(bad_tune, max_waiting_without_its_flag) {
+	.t = { .flags = KPOOL_TUNE_CAPACITY, .capacity = 1, .max_waiting = 3 },
+};
+FIXTURE_VARIANT_ADD(bad_tune, capacity_without_its_flag) {
+	.t = { .flags = KPOOL_TUNE_MAX_WAITING, .capacity = 1 },
 };
 
 FIXTURE_SETUP(bad_tune)
@@ -204,10 +214,69 @@ TEST_F(bad_tune, rejected)
 	t.size = sizeof(t);
 	if (variant->above_max)
 		t.capacity = kp_param("max_capacity") + 1;
+	if (variant->above_cq)
+		t.max_waiting = self->ring.cq.entries + 1;
 	ASSERT_EQ(-EINVAL, kp_ioctl(self->ring.fd, KPOOL_IOC_TUNE, &t));
 }
 
 /* ---- the waiting queue ---- */
+
+/* TUNE of the queue bound alone: @max_waiting; the old bound, or -errno. */
+static int tune_max_waiting(struct kpool_ring *r, __u32 max_waiting,
+			    __u32 *prev_capacity)
+{
+	struct kpool_tune t = {
+		.size = sizeof(t), .flags = KPOOL_TUNE_MAX_WAITING,
+		.max_waiting = max_waiting,
+	};
+	int ret = kp_ioctl(r->fd, KPOOL_IOC_TUNE, &t);
+
+	if (prev_capacity)
+		*prev_capacity = t.prev_capacity;
+	return ret ? ret : (int)t.prev_max_waiting;
+}
+
+TEST_F(pool, raising_max_waiting_takes_more_at_once)
+{
+	struct kpool_counters c;
+
+	POOL_OPEN(16, 1, 1, 0);
+	for (int i = 0; i < 3; i++)
+		q_burn(&self->ring, BURN(5000), i);
+	ASSERT_EQ(2, kpool_submit(&self->ring));	/* one runs, one waits */
+	ASSERT_EQ(1, tune_max_waiting(&self->ring, 2, NULL));
+	ASSERT_EQ(1, kpool_submit(&self->ring));	/* the third, left in the SQ */
+	c = counters(&self->ring);
+	EXPECT_TRUE(c.running == 1 && c.waiting == 2);
+}
+
+TEST_F(pool, lowering_max_waiting_keeps_those_waiting_and_takes_no_more)
+{
+	struct kpool_counters c;
+	__u32 prev_capacity = 0;
+	int refused;
+
+	POOL_OPEN(16, 1, 3, 0);
+	for (int i = 0; i < 4; i++)
+		q_burn(&self->ring, BURN(5000), i);
+	ASSERT_EQ(4, kpool_submit(&self->ring));	/* one runs, three wait */
+	ASSERT_EQ(3, tune_max_waiting(&self->ring, 1, &prev_capacity));
+	q_nop(&self->ring, 9);
+	refused = kpool_submit(&self->ring);
+	c = counters(&self->ring);
+	EXPECT_TRUE(refused == -EAGAIN && c.waiting == 3 &&
+		    prev_capacity == 1);
+}
+
+TEST_F(pool, tune_of_max_waiting_keeps_the_capacity)
+{
+	__u32 capacity = 0;
+
+	POOL_OPEN(16, 2, 3, 0);
+	ASSERT_EQ(3, tune_max_waiting(&self->ring, 5, NULL));
+	ASSERT_EQ(0, kpool_get_capacity(&self->ring, &capacity, NULL));
+	EXPECT_EQ(2, capacity);
+}
 
 TEST_F(pool, fail_fast_takes_up_to_the_exact_bound)
 {

@@ -8,6 +8,14 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# Enabling a trace event also hooks sched_switch and sched_wakeup to
+# record comms and tgids: it patches the scheduler's jump labels while the
+# other vCPUs run them, and TCG can then meet the int3 of a patch already
+# finished ("Oops: int3" in ttwu_do_activate, seen once).  The tests read
+# only their own events: leave the scheduler's alone.
+for opt in record-cmd record-tgid; do
+	echo 0 > /sys/kernel/tracing/options/$opt 2>/dev/null
+done
 PATH=/bin
 export PATH
 

@@ -263,6 +263,22 @@ int kpool_tune(struct kpool_ring *ring, unsigned int capacity,
 	return 0;
 }
 
+int kpool_tune_max_waiting(struct kpool_ring *ring, unsigned int max_waiting,
+			   unsigned int *prev)
+{
+	struct kpool_tune t;
+
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	t.flags = KPOOL_TUNE_MAX_WAITING;
+	t.max_waiting = max_waiting;
+	if (ioctl(ring->fd, KPOOL_IOC_TUNE, &t) < 0)
+		return -errno;
+	if (prev)
+		*prev = t.prev_max_waiting;
+	return 0;
+}
+
 static int kpool_drain_flags(struct kpool_ring *ring, __u32 flags,
 			     uint64_t timeout_ns)
 {

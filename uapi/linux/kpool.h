@@ -413,18 +413,30 @@ struct kpool_probe {
 };
 
 /*
- * KPOOL_IOC_TUNE: change the pool's capacity while it runs.
- * capacity: 1 .. max_capacity.  Raising it starts waiting tasks at once;
- * lowering it lets running tasks finish and starts no more until fewer
- * than capacity run.  prev_capacity (out) is the value it replaced.
+ * KPOOL_IOC_TUNE: change the pool's capacity or its queue bound while it
+ * runs.  flags 0 means KPOOL_TUNE_CAPACITY.
+ * KPOOL_TUNE_CAPACITY: capacity, 1 .. max_capacity.  Raising it starts
+ * waiting tasks at once; lowering it lets running tasks finish and starts
+ * no more until fewer than capacity run.
+ * KPOOL_TUNE_MAX_WAITING: max_waiting, 0 .. cq_entries (as in SETUP, but
+ * 0 means none may wait).  Raising it lets blocked submitters in at once;
+ * lowering it below the tasks waiting keeps them, and takes no more
+ * until fewer wait.
+ * prev_capacity and prev_max_waiting (out) are the values before the
+ * call, whatever it changed.
  * Errors: EBADFD, EINVAL, E2BIG, EFAULT.
  */
+#define KPOOL_TUNE_CAPACITY	0x00000001U
+#define KPOOL_TUNE_MAX_WAITING	0x00000002U
+
 struct kpool_tune {
 	__u32	size;
-	__u32	flags;			/* none defined yet: must be 0 */
-	__u32	capacity;		/* in */
+	__u32	flags;			/* KPOOL_TUNE_*; 0: CAPACITY */
+	__u32	capacity;		/* in, with KPOOL_TUNE_CAPACITY */
 	__u32	prev_capacity;		/* out */
-	__u64	resv[2];
+	__u32	max_waiting;		/* in, with KPOOL_TUNE_MAX_WAITING */
+	__u32	prev_max_waiting;	/* out */
+	__u64	resv1;
 };
 
 /*
@@ -543,11 +555,12 @@ struct kpool_stats {
  *    (EBUSY).
  *  - KPOOL_WORK_TIMEOUT: park at most timeout_ns, then fail with ETIME.
  *  - KPOOL_WORK_QUIET (KPOOL_FEAT_WORK_QUIET; with DONE, not with
- *    TIMEOUT): the reported task completes without a CQE (the worker takes its result: done_res, the
- *    res it completed with, -ECANCELED if a CANCEL answered 0 for it);
- *    then the call does not park: it returns the next task if one is
- *    given at once, else token 0.  How a worker runs the task's
- *    completion itself, with no other thread woken.
+ *    TIMEOUT): the reported task completes without a CQE; the worker
+ *    takes its result instead: done_res, the res it completed with
+ *    (-ECANCELED if a CANCEL answered 0 for it).  Then the call does not
+ *    park: it returns the next task if one is given at once, else token
+ *    0.  How a worker runs the task's completion itself, with no other
+ *    thread woken.
  *
  * Errors: EINVAL, EBUSY, ETIME, EINTR (a signal; the worker stays
  * registered), ESHUTDOWN (the pool is draining and nothing waits: no task

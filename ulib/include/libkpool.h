@@ -141,6 +141,14 @@ int kpool_tune(struct kpool_ring *ring, unsigned int capacity,
 	       unsigned int *prev);
 
 /*
+ * Change how many tasks may wait for a slot (TUNE, KPOOL_TUNE_MAX_WAITING):
+ * 0 .. the CQ's entries; *prev (if set) gets the old bound.  Tasks
+ * already waiting stay when it is lowered.  Errors: EINVAL.
+ */
+int kpool_tune_max_waiting(struct kpool_ring *ring, unsigned int max_waiting,
+			   unsigned int *prev);
+
+/*
  * Stop taking work and wait until every task taken has completed (DRAIN),
  * forever or at most @timeout_ns.  0 when drained; ETIME, EINTR.
  */
