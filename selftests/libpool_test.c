@@ -583,6 +583,81 @@ TEST_F(pool, shutdown_stops_a_running_timeout)
 	EXPECT_EQ(-ECANCELED, r.res);
 }
 
+/* A thread blocked in submit until room is made. */
+struct blocked_submit {
+	struct kpool_pool *pool;
+	int err;
+	uint32_t done;
+};
+
+static void *blocked_submit_main(void *arg)
+{
+	struct blocked_submit *b = arg;
+	struct kpool_sqe sqe = nop_sqe();
+
+	b->err = kpool_pool_submit(b->pool, &sqe, NULL, NULL, NULL);
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST(tune_queue_up_lets_a_blocked_submitter_in)
+{
+	struct kpool_pool_opts o = opts(1, 0, 0);	/* blocking, no queue */
+	struct blocked_submit b = { 0 };
+	unsigned int prev = 99;
+	struct kpool_pool *pool;
+	pthread_t th;
+	uint64_t end;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	b.pool = pool;
+	ASSERT_EQ(1, submit_slow(pool, 1, NULL));	/* holds the slot */
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocked_submit_main, &b));
+	usleep(100 * 1000);
+	ASSERT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
+	ASSERT_EQ(0, kpool_pool_tune_queue(pool, 1, &prev));
+	end = kp_now_ns() + 2000 * KP_MS;
+	while (!__atomic_load_n(&b.done, __ATOMIC_ACQUIRE) &&
+	       kp_now_ns() < end)
+		usleep(1000);
+	kpool_pool_shutdown(pool);	/* ends a submit still blocked */
+	pthread_join(th, NULL);
+	kpool_pool_destroy(pool);
+	EXPECT_TRUE(prev == 0 && b.err == 0);
+}
+
+TEST(tune_queue_down_refuses_new_tasks_and_keeps_the_waiting)
+{
+	struct kpool_pool_opts o = opts(1, 2, KPOOL_POOL_NONBLOCKING);
+	struct kpool_sqe sqe = nop_sqe();
+	struct kpool_pool_counts c;
+	struct kpool_pool *pool;
+	int refused;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	ASSERT_EQ(3, submit_slow(pool, 3, NULL));	/* one runs, two wait */
+	ASSERT_EQ(0, kpool_pool_tune_queue(pool, 0, NULL));
+	refused = kpool_pool_submit(pool, &sqe, NULL, NULL, NULL);
+	ASSERT_EQ(0, kpool_pool_counts(pool, &c));
+	kpool_pool_destroy(pool);
+	EXPECT_TRUE(refused == -EAGAIN && c.waiting == 2);
+}
+
+TEST(tune_queue_beyond_the_rings_is_refused)
+{
+	struct kpool_pool_opts o = opts(2, 4, 0);
+	struct kpool_pool *pool;
+	int err;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	err = kpool_pool_tune_queue(pool, 1u << 20, NULL);
+	kpool_pool_destroy(pool);
+	EXPECT_EQ(-EINVAL, err);
+}
+
 TEST_F(pool, tune_after_shutdown_is_shutdown)
 {
 	ASSERT_EQ(0, kpool_pool_shutdown(self->pool));
@@ -1836,6 +1911,447 @@ TEST(function_without_the_call_feature_is_eopnotsupp)
 	err = kpool_pool_submit_fn(pool, rec_fn, &f, NULL, NULL);
 	kpool_pool_destroy(pool);
 	EXPECT_EQ(-EOPNOTSUPP, err);
+}
+
+/* ---- timed submits, waiting for idle, waiting on many futures ---- */
+
+TEST_F(pool, timed_submit_with_room_is_taken_even_with_no_time)
+{
+	struct kpool_sqe sqe = nop_sqe();
+	struct counter c = { 0 };
+
+	ASSERT_EQ(0, kpool_pool_submit_timeout(self->pool, &sqe, count_cb, &c,
+					       0, NULL));
+	wait_calls(&c, 1);
+	EXPECT_EQ(0, c.last.res);
+}
+
+TEST_F(pool, timed_submit_of_0_to_a_full_pool_is_eagain_at_once)
+{
+	struct kpool_sqe sqe = nop_sqe();
+	uint64_t t0, ns;
+	int err;
+
+	ASSERT_EQ(6, submit_slow(self->pool, 6, NULL));	/* 2 run, 4 wait */
+	t0 = kp_now_ns();
+	err = kpool_pool_submit_timeout(self->pool, &sqe, NULL, NULL, 0, NULL);
+	ns = kp_now_ns() - t0;
+	TH_LOG("refused after %llu us", (unsigned long long)ns / 1000);
+	/* At once: nowhere near the 5 s the slot holders take. */
+	EXPECT_TRUE(err == -EAGAIN && ns < 1000 * KP_MS);
+}
+
+TEST_F(pool, timed_submit_to_a_full_pool_is_etime_when_the_time_passes)
+{
+	struct kpool_sqe sqe = nop_sqe();
+	uint64_t t0, ns;
+	int err;
+
+	ASSERT_EQ(6, submit_slow(self->pool, 6, NULL));
+	t0 = kp_now_ns();
+	err = kpool_pool_submit_timeout(self->pool, &sqe, NULL, NULL,
+					50 * KP_MS, NULL);
+	ns = kp_now_ns() - t0;
+	TH_LOG("refused after %llu ms", (unsigned long long)ns / KP_MS);
+	EXPECT_TRUE(err == -ETIME && ns >= 50 * KP_MS);
+}
+
+TEST_F(pool, room_made_during_a_timed_submit_lets_it_in)
+{
+	struct kpool_sqe quick = timeout_sqe(500 * KP_MS), sqe = nop_sqe();
+	struct kpool_pool_lib_stats lib;
+	int err;
+
+	/* Full; the 500 ms task ends long before the 5 s ones, and the 4 s. */
+	ASSERT_EQ(0, kpool_pool_submit(self->pool, &quick, NULL, NULL, NULL));
+	ASSERT_EQ(5, submit_slow(self->pool, 5, NULL));
+	err = kpool_pool_submit_timeout(self->pool, &sqe, NULL, NULL,
+					4000 * KP_MS, NULL);
+	ASSERT_EQ(0, kpool_pool_stats(self->pool, NULL, &lib));
+	EXPECT_TRUE(err == 0 && lib.waited == 1);
+}
+
+/* A thread in a timed submit, and when it returned. */
+struct timed_submit {
+	struct kpool_pool *pool;
+	uint64_t timeout_ns;
+	int err;
+	uint64_t returned;		/* kp_now_ns() */
+};
+
+static void *timed_submit_main(void *arg)
+{
+	struct timed_submit *t = arg;
+	struct kpool_sqe sqe = nop_sqe();
+
+	t->err = kpool_pool_submit_timeout(t->pool, &sqe, NULL, NULL,
+					   t->timeout_ns, NULL);
+	t->returned = kp_now_ns();
+	return NULL;
+}
+
+TEST_F(pool, close_wakes_a_timed_submit_with_eshutdown)
+{
+	struct timed_submit t = { .pool = self->pool,
+				  .timeout_ns = 10000 * KP_MS };
+	uint64_t closed;
+	pthread_t th;
+	int drained;
+
+	ASSERT_EQ(6, submit_slow(self->pool, 6, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, timed_submit_main, &t));
+	usleep(100 * 1000);		/* let it start waiting */
+	/* Drain closes and cancels nothing: the pool stays full for 5 s. */
+	closed = kp_now_ns();
+	drained = kpool_pool_drain(self->pool, 0);
+	pthread_join(th, NULL);
+	TH_LOG("returned %lld ms after the close",
+	       (long long)(t.returned - closed) / (long long)KP_MS);
+	EXPECT_TRUE(drained == -ETIME && t.err == -ESHUTDOWN &&
+		    t.returned - closed < 2000 * KP_MS);
+}
+
+TEST_F(pool, timed_submit_of_a_cancel_sqe_is_einval)
+{
+	struct kpool_sqe sqe = { 0 };
+
+	kpool_prep_cancel_all(&sqe);
+	EXPECT_EQ(-EINVAL, kpool_pool_submit_timeout(self->pool, &sqe, NULL,
+						     NULL, FOREVER, NULL));
+}
+
+TEST(timed_submit_to_a_full_nonblocking_pool_never_waits)
+{
+	struct kpool_pool_opts o = opts(1, 1, KPOOL_POOL_NONBLOCKING);
+	struct kpool_sqe sqe = nop_sqe();
+	struct kpool_pool *pool;
+	uint64_t t0, ns;
+	int err;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	ASSERT_EQ(2, submit_slow(pool, 2, NULL));
+	t0 = kp_now_ns();
+	err = kpool_pool_submit_timeout(pool, &sqe, NULL, NULL, 2000 * KP_MS,
+					NULL);
+	ns = kp_now_ns() - t0;
+	kpool_pool_destroy(pool);	/* cancels the two */
+	EXPECT_TRUE(err == -EAGAIN && ns < 1000 * KP_MS);
+}
+
+TEST_F(fn, timed_submit_runs_the_function)
+{
+	struct fnrec f = { .ret = 7 };
+	struct kpool_fn_opts fo = { .done = rec_done, .done_arg = &f };
+
+	ASSERT_EQ(0, kpool_pool_submit_fn_timeout(self->pool, rec_fn, &f, &fo,
+						  0, NULL));
+	/* f lives in this frame: the function must have run before it ends. */
+	ASSERT_EQ(0, kpool_pool_drain(self->pool, FOREVER));
+	EXPECT_TRUE(f.runs == 1 && f.callbacks == 1 && f.res == 7);
+}
+
+TEST_F(fn, timed_submit_of_a_function_to_a_full_pool_times_out)
+{
+	struct fnrec f = { 0 };
+	int err;
+
+	ASSERT_EQ(6, submit_slow(self->pool, 6, NULL));
+	err = kpool_pool_submit_fn_timeout(self->pool, rec_fn, &f, NULL,
+					   50 * KP_MS, NULL);
+	EXPECT_EQ(-ETIME, err);
+}
+
+TEST_F(fn, timed_submit_of_a_function_refuses_bad_arguments)
+{
+	struct kpool_fn_opts bad_prio = { .prio = 9 };
+	struct fnrec f = { 0 };
+	int null_fn, prio;
+
+	null_fn = kpool_pool_submit_fn_timeout(self->pool, NULL, NULL, NULL,
+					       FOREVER, NULL);
+	prio = kpool_pool_submit_fn_timeout(self->pool, rec_fn, &f, &bad_prio,
+					    FOREVER, NULL);
+	EXPECT_TRUE(null_fn == -EINVAL && prio == -EINVAL);
+}
+
+/* A callback that takes its time, then counts. */
+static void slow_count_cb(void *arg, struct kpool_result r)
+{
+	usleep(20 * 1000);
+	count_cb(arg, r);
+}
+
+TEST_F(pool, wait_idle_returns_once_every_callback_has_run)
+{
+	struct kpool_sqe sqe = timeout_sqe(10 * KP_MS);
+	struct counter c = { 0 };
+	int i, err;
+
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, kpool_pool_submit(self->pool, &sqe, slow_count_cb,
+					       &c, NULL));
+	err = kpool_pool_wait_idle(self->pool, FOREVER);
+	EXPECT_TRUE(err == 0 &&
+		    __atomic_load_n(&c.calls, __ATOMIC_ACQUIRE) == 5);
+}
+
+TEST_F(pool, wait_idle_times_out_while_a_long_timeout_runs)
+{
+	uint64_t t0, ns;
+	int err;
+
+	ASSERT_EQ(1, submit_slow(self->pool, 1, NULL));
+	t0 = kp_now_ns();
+	err = kpool_pool_wait_idle(self->pool, 50 * KP_MS);
+	ns = kp_now_ns() - t0;
+	EXPECT_TRUE(err == -ETIME && ns >= 50 * KP_MS);
+}
+
+TEST_F(pool, pool_takes_tasks_after_wait_idle)
+{
+	struct kpool_sqe sqe = nop_sqe();
+	struct kpool_result r = { .res = 1 };
+	struct kpool_future *f;
+	int idle, err;
+
+	ASSERT_EQ(0, kpool_pool_submit(self->pool, &sqe, NULL, NULL, NULL));
+	idle = kpool_pool_wait_idle(self->pool, FOREVER);
+	err = kpool_pool_submit_future(self->pool, &sqe, &f);
+	if (!err) {
+		kpool_future_wait(f, FOREVER, &r);
+		kpool_future_release(f);
+	}
+	EXPECT_TRUE(idle == 0 && err == 0 && r.res == 0);
+}
+
+struct idle_inside {
+	struct kpool_pool *pool;
+	int err;
+};
+
+static void idle_cb(void *arg, struct kpool_result r)
+{
+	struct idle_inside *x = arg;
+
+	(void)r;
+	/* Bounded: were it to wait, it would wait for itself. */
+	x->err = kpool_pool_wait_idle(x->pool, 1000 * KP_MS);
+}
+
+TEST_F(pool, wait_idle_from_a_callback_is_edeadlk)
+{
+	struct idle_inside x = { .pool = self->pool, .err = 1 };
+	struct kpool_sqe sqe = nop_sqe();
+
+	ASSERT_EQ(0, kpool_pool_submit(self->pool, &sqe, idle_cb, &x, NULL));
+	ASSERT_EQ(0, kpool_pool_wait_idle(self->pool, FOREVER));
+	EXPECT_EQ(-EDEADLK, x.err);
+}
+
+static int idle_fn(void *arg)
+{
+	return kpool_pool_wait_idle(arg, 1000 * KP_MS);
+}
+
+TEST_F(fn, wait_idle_from_a_function_is_edeadlk)
+{
+	struct kpool_result r = { .res = 1 };
+	struct kpool_future *fut;
+
+	ASSERT_EQ(0, kpool_pool_submit_fn_future(self->pool, idle_fn,
+						 self->pool, NULL, &fut));
+	kpool_future_wait(fut, FOREVER, &r);
+	kpool_future_release(fut);
+	EXPECT_EQ(-EDEADLK, r.res);
+}
+
+TEST(event_loop_wait_idle_runs_the_completions)
+{
+	struct kpool_pool_opts o = opts(2, 4, KPOOL_POOL_EVENT_LOOP);
+	struct kpool_sqe sqe = timeout_sqe(10 * KP_MS);
+	struct counter c = { 0 };
+	struct kpool_pool *pool;
+	uint32_t calls;
+	int i, err;
+
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_pool_create(&pool, &o));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, kpool_pool_submit(pool, &sqe, count_cb, &c, NULL));
+	/* No kpool_pool_process() here: the wait must reap for itself. */
+	err = kpool_pool_wait_idle(pool, 5000 * KP_MS);
+	calls = c.calls;
+	kpool_pool_destroy(pool);
+	EXPECT_TRUE(err == 0 && calls == 3);
+}
+
+/*
+ * In event-loop mode a function without a callback is completed by its
+ * worker, with no CQE: the pool's fd never shows it.  @drain: drain
+ * instead of waiting for idle.  0 if the wait saw the function done.
+ */
+static int event_loop_wait_for_a_quiet_function(int drain)
+{
+	struct kpool_pool_opts o = opts(2, 4, KPOOL_POOL_EVENT_LOOP);
+	struct fnrec f = { .ret = 1 };
+	struct kpool_pool *pool;
+	int err;
+
+	err = kpool_pool_create(&pool, &o);
+	if (err)
+		return err;
+	err = kpool_pool_submit_fn(pool, rec_fn, &f, NULL, NULL);
+	if (!err)
+		err = drain ? kpool_pool_drain(pool, 5000 * KP_MS) :
+			      kpool_pool_wait_idle(pool, 5000 * KP_MS);
+	kpool_pool_destroy(pool);	/* f's function has returned */
+	return err ? err : f.runs == 1 ? 0 : -EPROTO;
+}
+
+TEST(event_loop_wait_idle_sees_a_function_its_worker_completed)
+{
+	KP_REQUIRE_CALL();
+	EXPECT_EQ(0, event_loop_wait_for_a_quiet_function(0));
+}
+
+TEST(event_loop_drain_sees_a_function_its_worker_completed)
+{
+	KP_REQUIRE_CALL();
+	EXPECT_EQ(0, event_loop_wait_for_a_quiet_function(1));
+}
+
+TEST(wait_any_of_no_futures_or_a_null_one_is_einval)
+{
+	struct kpool_future *none[1] = { NULL };
+	int empty, null_entry, null_array;
+	unsigned int index;
+
+	empty = kpool_future_wait_any(none, 0, 0, &index);
+	null_entry = kpool_future_wait_any(none, 1, 0, &index);
+	null_array = kpool_future_wait_any(NULL, 1, 0, &index);
+	EXPECT_TRUE(empty == -EINVAL && null_entry == -EINVAL &&
+		    null_array == -EINVAL);
+}
+
+/* Release @n futures; their tasks, if still in flight, free them. */
+static void release_all(struct kpool_future **f, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		kpool_future_release(f[i]);
+}
+
+TEST_F(pool, wait_any_gives_the_index_of_the_first_to_complete)
+{
+	struct kpool_sqe slow = timeout_sqe(2000 * KP_MS);
+	struct kpool_sqe quick = timeout_sqe(10 * KP_MS);
+	struct kpool_future *f[3];
+	unsigned int index = 99;
+	int err;
+
+	/* Capacity 2: f[0] and f[1] run, f[2] waits. */
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &slow, &f[0]));
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &quick, &f[1]));
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &slow, &f[2]));
+	err = kpool_future_wait_any(f, 3, 1500 * KP_MS, &index);
+	kpool_pool_cancel_all(self->pool);
+	release_all(f, 3);
+	EXPECT_TRUE(err == 0 && index == 1);
+}
+
+TEST_F(pool, wait_any_of_ready_futures_gives_the_lowest_index)
+{
+	struct kpool_sqe sqe = nop_sqe();
+	struct kpool_future *f[2];
+	unsigned int index = 99;
+	int err;
+
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &sqe, &f[0]));
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &sqe, &f[1]));
+	ASSERT_EQ(0, kpool_future_wait(f[1], FOREVER, NULL));
+	ASSERT_EQ(0, kpool_future_wait(f[0], FOREVER, NULL));
+	err = kpool_future_wait_any(f, 2, 0, &index);
+	release_all(f, 2);
+	EXPECT_TRUE(err == 0 && index == 0);
+}
+
+TEST_F(pool, wait_any_times_out_when_none_completes)
+{
+	struct kpool_sqe slow = timeout_sqe(2000 * KP_MS);
+	struct kpool_future *f[2];
+	unsigned int index = 99;
+	uint64_t t0, ns;
+	int err;
+
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &slow, &f[0]));
+	ASSERT_EQ(0, kpool_pool_submit_future(self->pool, &slow, &f[1]));
+	t0 = kp_now_ns();
+	err = kpool_future_wait_any(f, 2, 20 * KP_MS, &index);
+	ns = kp_now_ns() - t0;
+	kpool_pool_cancel_all(self->pool);
+	release_all(f, 2);
+	EXPECT_TRUE(err == -ETIME && ns >= 20 * KP_MS && index == 99);
+}
+
+/*
+ * f[0] a 2 s TIMEOUT in @fixture_pool (with @first_own, in a pool of its
+ * own with @first_flags), f[1] a 10 ms one in a second pool with
+ * @second_flags: the index wait_any gives (in at most 1.5 s), or its
+ * error.
+ */
+static int wait_any_across_pools(struct kpool_pool *fixture_pool,
+				 int first_own, unsigned int first_flags,
+				 unsigned int second_flags)
+{
+	struct kpool_pool_opts o1 = opts(1, 1, first_flags);
+	struct kpool_pool_opts o2 = opts(1, 1, second_flags);
+	struct kpool_sqe slow = timeout_sqe(2000 * KP_MS);
+	struct kpool_sqe quick = timeout_sqe(10 * KP_MS);
+	struct kpool_pool *first = fixture_pool, *second = NULL;
+	struct kpool_future *f[2] = { NULL, NULL };
+	unsigned int index = 99;
+	int err;
+
+	if (first_own)
+		err = kpool_pool_create(&first, &o1);
+	else
+		err = 0;
+	if (!err)
+		err = kpool_pool_create(&second, &o2);
+	if (!err)
+		err = kpool_pool_submit_future(first, &slow, &f[0]);
+	if (!err)
+		err = kpool_pool_submit_future(second, &quick, &f[1]);
+	if (!err)
+		err = kpool_future_wait_any(f, 2, 1500 * KP_MS, &index);
+	if (f[0])
+		kpool_pool_cancel_all(first);
+	kpool_future_release(f[0]);
+	kpool_future_release(f[1]);
+	kpool_pool_destroy(second);
+	if (first_own)
+		kpool_pool_destroy(first);
+	return err ? err : (int)index;
+}
+
+TEST_F(pool, wait_any_takes_futures_of_two_pools)
+{
+	EXPECT_EQ(1, wait_any_across_pools(self->pool, 0, 0, 0));
+}
+
+TEST_F(pool, wait_any_runs_an_event_loop_pools_completions)
+{
+	EXPECT_EQ(1, wait_any_across_pools(self->pool, 0, 0,
+					   KPOOL_POOL_EVENT_LOOP));
+}
+
+TEST_F(pool, wait_any_polling_an_event_loop_pool_sees_another_pools_future)
+{
+	/* Polling the event-loop pool's fd alone would miss f[1]. */
+	EXPECT_EQ(1, wait_any_across_pools(self->pool, 1,
+					   KPOOL_POOL_EVENT_LOOP, 0));
 }
 
 /* ---- the worker threads' life: min, growth, max, idle expiry ---- */

@@ -147,6 +147,7 @@ struct kpool_pool {
 
 	/* Read on every submit; written when settings change or room waits. */
 	kp_aligned uint32_t limit;	/* capacity + queue_size */
+	uint32_t queue_size;		/* create's, or the last tune_queue */
 	uint32_t closed;
 	uint32_t room_seq;		/* futex: bumped when room is made */
 	uint32_t room_waiters;
@@ -154,7 +155,8 @@ struct kpool_pool {
 	/* Completion side. */
 	kp_aligned pthread_mutex_t cq_lock;
 	uint32_t cb_running;		/* callbacks being run */
-	uint32_t quiet_seq;		/* futex: bumped per completion once closed */
+	uint32_t quiet_seq;		/* futex: see kp_quiet_check() */
+	uint32_t idle_waiters;		/* in kpool_pool_wait_idle() */
 	uint64_t completed;
 	uint64_t full, closed_count, waited;
 	pthread_mutex_t eventfd_lock;	/* no write to a detached eventfd */
@@ -179,6 +181,7 @@ struct kpool_pool {
 	uint64_t wstarted, wexpired;	/* W */
 	struct kp_worker workers[KPOOL_POOL_WORKERS];
 	pthread_mutex_t close_lock;	/* one shutdown at a time */
+	pthread_mutex_t tune_lock;	/* limit = the capacity + queue_size */
 	int shut;			/* under close_lock: shut down, quiet */
 };
 
@@ -339,11 +342,22 @@ static void kp_publish(struct kpool_pool *pool);
 static int kp_start_workers(struct kpool_pool *pool);
 static void kp_quiet_check(struct kpool_pool *pool);
 
-static int kp_admit(struct kpool_pool *pool)
+/*
+ * Admit one task: at once if there is room, else, in a pool that may wait
+ * (blocking, and not from its own callback or function), wait for room at
+ * most @timeout_ns (KPOOL_WAIT_FOREVER: no limit; 0: no wait at all).
+ * 0, or -EAGAIN (full, no wait allowed), -ETIME (still full when the time
+ * passed), -ESHUTDOWN (closed before or while waiting: kp_close() wakes
+ * every waiter).  A signal does not end the wait: kp_futex_wait() says 0
+ * after EINTR and the loop waits again, to the same deadline.
+ */
+static int kp_admit_timed(struct kpool_pool *pool, uint64_t timeout_ns)
 {
-	int may_wait = !(pool->opts.flags & KPOOL_POOL_NONBLOCKING) &&
+	int may_wait = timeout_ns &&
+		       !(pool->opts.flags & KPOOL_POOL_NONBLOCKING) &&
 		       !kp_inside(pool);
-	int err, waited = 0;
+	uint64_t deadline = UINT64_MAX;
+	int err, waited = 0, expired = 0, closed;
 	uint32_t seq;
 
 	if (kp_slot_held == pool) {
@@ -361,6 +375,13 @@ static int kp_admit(struct kpool_pool *pool)
 			break;
 		if (!may_wait || kp_load_sc(&pool->closed))
 			break;
+		if (expired) {		/* and a last look found no room */
+			err = -ETIME;
+			break;
+		}
+		/* The clock is read only by a submit that has to wait. */
+		if (!waited && timeout_ns != KPOOL_WAIT_FOREVER)
+			deadline = kp_deadline(timeout_ns);
 		/* Announce, then look again, so a wake cannot slip between. */
 		kp_add(&pool->room_waiters, 1);
 		seq = kp_load_sc(&pool->room_seq);
@@ -368,7 +389,8 @@ static int kp_admit(struct kpool_pool *pool)
 		    !kp_load_sc(&pool->closed)) {
 			/* A batch's staged tasks must run to make room. */
 			kp_publish(pool);
-			kp_futex_wait(&pool->room_seq, seq, UINT64_MAX);
+			expired = kp_futex_wait(&pool->room_seq, seq,
+						deadline) == -ETIME;
 		}
 		kp_add(&pool->room_waiters, -1);
 		waited = 1;
@@ -376,17 +398,24 @@ static int kp_admit(struct kpool_pool *pool)
 	if (waited)
 		kp_count(&pool->waited);
 	if (err) {
-		kp_count(kp_load_sc(&pool->closed) ? &pool->closed_count :
-						      &pool->full);
-		return kp_load_sc(&pool->closed) ? -ESHUTDOWN : err;
+		closed = kp_load_sc(&pool->closed);
+		kp_count(closed ? &pool->closed_count : &pool->full);
+		return closed ? -ESHUTDOWN : err;
 	}
 	if (kp_load_sc(&pool->closed)) {
 		kp_add(&pool->inflight, -1);
 		kp_room_made(pool, 1);
+		/* A drain or an idle wait may have seen it: tell them. */
+		kp_quiet_check(pool);
 		kp_count(&pool->closed_count);
 		return -ESHUTDOWN;
 	}
 	return 0;
+}
+
+static int kp_admit(struct kpool_pool *pool)
+{
+	return kp_admit_timed(pool, KPOOL_WAIT_FOREVER);
 }
 
 /* ---- publishing ---- */
@@ -505,9 +534,11 @@ static void kp_stage_task(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 	kp_stage(pool, &copy, uid);
 }
 
-static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
-		     enum kp_kind kind, kpool_callback_t fn, void *arg,
-		     struct kpool_future *future, uint64_t *id)
+/* Submit one task; wait for room at most @timeout_ns (kp_admit_timed()). */
+static int kp_submit_timed(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+			   enum kp_kind kind, kpool_callback_t fn, void *arg,
+			   struct kpool_future *future, uint64_t *id,
+			   uint64_t timeout_ns)
 {
 	int err;
 
@@ -518,7 +549,7 @@ static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 		if (err)
 			return err;
 	}
-	err = kp_admit(pool);
+	err = kp_admit_timed(pool, timeout_ns);
 	if (err)
 		return err;
 	kp_stage_task(pool, sqe, kind, fn, arg, future, id);
@@ -526,10 +557,26 @@ static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 	return 0;
 }
 
+static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+		     enum kp_kind kind, kpool_callback_t fn, void *arg,
+		     struct kpool_future *future, uint64_t *id)
+{
+	return kp_submit_timed(pool, sqe, kind, fn, arg, future, id,
+			       KPOOL_WAIT_FOREVER);
+}
+
 int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 		      kpool_callback_t fn, void *arg, uint64_t *id)
 {
 	return kp_submit(pool, sqe, KP_CALLBACK, fn, arg, NULL, id);
+}
+
+int kpool_pool_submit_timeout(struct kpool_pool *pool,
+			      const struct kpool_sqe *sqe, kpool_callback_t fn,
+			      void *arg, uint64_t timeout_ns, uint64_t *id)
+{
+	return kp_submit_timed(pool, sqe, KP_CALLBACK, fn, arg, NULL, id,
+			       timeout_ns);
 }
 
 int kpool_pool_submit_batch(struct kpool_pool *pool,
@@ -689,6 +736,127 @@ static void kp_census_retire(struct kp_census *c)
 	kp_census_put(c);
 }
 
+/* ---- waking threads that wait on more than one thing ---- */
+
+/*
+ * kpool_future_wait_any() over futures of pools with completion threads
+ * sleeps on one process-wide futex, bumped whenever any future becomes
+ * ready while such a waiter exists (one load per future otherwise).
+ *
+ * A thread that must poll() pool fds (event-loop pools: drain, wait_idle
+ * and the future waits) cannot sleep on a futex, and the fd shows only
+ * CQEs; but a function's future, or a function without a callback, is
+ * completed by its worker without a CQE, and a future of a pool with
+ * completion threads makes no fd of ours readable.  So such a thread
+ * polls an eventfd of its own too, listed here while it waits: every
+ * future readied and every quiet check of an event-loop pool writes each
+ * listed eventfd.  Nobody listed, it costs one load.
+ */
+struct kp_poller {
+	struct kp_poller *prev, *next;	/* under kp_pollers_lock */
+	int efd;			/* -1: none could be made */
+};
+
+static pthread_mutex_t kp_pollers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kp_poller *kp_pollers;		/* under kp_pollers_lock */
+static uint32_t kp_nr_pollers;			/* atomic: listed */
+static uint32_t kp_any_seq;			/* futex: futures readied */
+static uint32_t kp_any_waiters;			/* asleep on kp_any_seq */
+
+/* Without an eventfd, a poller looks again this often (ms). */
+#define KP_POLL_SLICE_MS	10
+
+/*
+ * List @p with a new eventfd, before its last look at what it waits for
+ * (seq_cst: an event after that look sees it listed).  If no eventfd can
+ * be made it stays unlisted, and kp_poll_until() polls in slices.
+ */
+static void kp_poller_add(struct kp_poller *p)
+{
+	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->efd < 0)
+		return;
+	pthread_mutex_lock(&kp_pollers_lock);
+	p->prev = NULL;
+	p->next = kp_pollers;
+	if (p->next)
+		p->next->prev = p;
+	kp_pollers = p;
+	kp_add(&kp_nr_pollers, 1);
+	pthread_mutex_unlock(&kp_pollers_lock);
+}
+
+static void kp_poller_del(struct kp_poller *p)
+{
+	if (p->efd < 0)
+		return;
+	pthread_mutex_lock(&kp_pollers_lock);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		kp_pollers = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	kp_add(&kp_nr_pollers, -1);
+	pthread_mutex_unlock(&kp_pollers_lock);
+	close(p->efd);
+	p->efd = -1;
+}
+
+/* Something a poller may wait for happened (seq_cst before this). */
+static void kp_poke_pollers(void)
+{
+	const struct kp_poller *p;
+	uint64_t one = 1;
+
+	if (!kp_load_sc(&kp_nr_pollers))
+		return;
+	pthread_mutex_lock(&kp_pollers_lock);
+	for (p = kp_pollers; p; p = p->next)
+		if (write(p->efd, &one, sizeof(one)) < 0) {
+			/* A full eventfd is already readable. */
+		}
+	pthread_mutex_unlock(&kp_pollers_lock);
+}
+
+/*
+ * poll() @pfd[0 .. @n - 1], whose last entry is the caller's eventfd (or
+ * -1), until @deadline or an event; then reset the eventfd, so that the
+ * caller looks again before it polls again.  -ETIME past the deadline,
+ * else 0 (an event, a signal, or a slice without an eventfd).
+ */
+static int kp_poll_until(struct pollfd *pfd, unsigned int n, uint64_t deadline)
+{
+	struct pollfd *efd = &pfd[n - 1];
+	uint64_t now, left, val;
+	int ms = -1;
+
+	if (deadline != UINT64_MAX) {
+		now = kp_now();
+		if (now >= deadline)
+			return -ETIME;
+		left = (deadline - now + 999999) / 1000000;
+		ms = left > INT_MAX ? INT_MAX : (int)left;
+	}
+	if (efd->fd < 0 && (ms < 0 || ms > KP_POLL_SLICE_MS))
+		ms = KP_POLL_SLICE_MS;
+	if (poll(pfd, n, ms) > 0 && efd->fd >= 0 && (efd->revents & POLLIN) &&
+	    read(efd->fd, &val, sizeof(val)) < 0) {
+		/* Only we read it: nothing to do. */
+	}
+	return 0;
+}
+
+/* A future just became ready (seq_cst): wake whoever waits on many. */
+static void kp_any_ready(void)
+{
+	if (kp_load_sc(&kp_any_waiters)) {
+		kp_add(&kp_any_seq, 1);
+		kp_futex_wake(&kp_any_seq, UINT_MAX);
+	}
+	kp_poke_pollers();
+}
+
 /* ---- futures ---- */
 
 static void kp_future_put(struct kpool_future *f)
@@ -699,35 +867,131 @@ static void kp_future_put(struct kpool_future *f)
 
 static int kp_serve_and_reap(struct kpool_pool *pool, unsigned int max);
 
-/*
- * In event-loop mode nobody else reaps: wait for the pool's fd and run
- * its completions (callbacks included) until @f is ready.  A future not
- * ready means its task is in flight, so the pool is not destroyed yet.
- */
-static int kp_future_wait_loop(struct kpool_future *f, uint64_t deadline)
+/* The index of the first of @futures that is ready, else @n. */
+static unsigned int kp_first_ready(struct kpool_future *const *futures,
+				   unsigned int n)
 {
-	struct pollfd pfd = { .fd = f->loop->ring.fd, .events = POLLIN };
-	uint64_t now;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (kp_load_sc(&futures[i]->ready))
+			break;
+	return i;
+}
+
+/*
+ * Run the completions of the event-loop pools of @futures not yet ready
+ * (nobody else reaps them); how many such futures there are.  A future
+ * not ready means its task is in flight, so its pool is not destroyed.
+ */
+static unsigned int kp_reap_loops(struct kpool_future *const *futures,
+				  unsigned int n)
+{
+	struct kpool_pool *loop, *last = NULL;
+	unsigned int i, loops = 0;
+
+	for (i = 0; i < n; i++) {
+		loop = futures[i]->loop;
+		if (!loop || kp_load(&futures[i]->ready))
+			continue;
+		loops++;
+		if (loop != last)	/* futures of one pool: reap it once */
+			kp_serve_and_reap(loop, 0);
+		last = loop;
+	}
+	return loops;
+}
+
+/* Event-loop pools polled at once without an allocation. */
+#define KP_ANY_STACK	8
+
+/*
+ * Wait until one of @futures is ready, until @deadline (0: look once),
+ * running the completions of their event-loop pools meanwhile; its index
+ * goes to *@index.  With no event-loop future among them, sleep on
+ * kp_any_seq; else poll the pools' fds and an eventfd of our own (see
+ * kp_poller).  The set of pools to poll stays the same while we wait:
+ * none of the futures becomes ready without the wait ending.
+ * 0, -ETIME, or -ENOMEM (over KP_ANY_STACK event-loop futures to poll).
+ */
+static int kp_wait_any(struct kpool_future *const *futures, unsigned int n,
+		       uint64_t deadline, unsigned int *index)
+{
+	struct pollfd stack[KP_ANY_STACK + 1], *pfd = NULL;
+	struct kp_poller poller = { .efd = -1 };
+	struct kpool_pool *last = NULL;
+	unsigned int i, nfd = 0;
+	int err, counted = 0;
+	uint32_t seq;
 
 	for (;;) {
-		kp_serve_and_reap(f->loop, 0);
-		if (kp_load(&f->ready))
-			return 0;
-		now = kp_now();
-		if (now >= deadline)
-			return -ETIME;
-		poll(&pfd, 1, deadline - now > 1000000000ULL ? 1000 :
-			      (int)((deadline - now + 999999) / 1000000));
+		i = kp_reap_loops(futures, n);
+		seq = kp_load_sc(&kp_any_seq);
+		*index = kp_first_ready(futures, n);
+		if (*index < n) {
+			err = 0;
+			break;
+		}
+		if (!i && !counted) {
+			/* Announce, then look again: see kp_any_ready(). */
+			kp_add(&kp_any_waiters, 1);
+			counted = 1;
+			continue;
+		}
+		if (!i) {
+			/* No event-loop future to reap: sleep until one. */
+			err = kp_futex_wait(&kp_any_seq, seq, deadline);
+			if (err)
+				break;
+			continue;
+		}
+		if (pfd) {
+			err = kp_poll_until(pfd, nfd + 1, deadline);
+			if (err)
+				break;
+			continue;
+		}
+		if (deadline != UINT64_MAX && kp_now() >= deadline) {
+			err = -ETIME;
+			break;
+		}
+		/* The first time we must sleep: list the fds to poll. */
+		pfd = i <= KP_ANY_STACK ? stack : calloc(i + 1, sizeof(*pfd));
+		if (!pfd) {
+			err = -ENOMEM;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (!futures[i]->loop || futures[i]->loop == last ||
+			    kp_load(&futures[i]->ready))
+				continue;
+			last = futures[i]->loop;
+			pfd[nfd++] = (struct pollfd){
+				.fd = last->ring.fd, .events = POLLIN,
+			};
+		}
+		kp_poller_add(&poller);
+		pfd[nfd] = (struct pollfd){
+			.fd = poller.efd, .events = POLLIN,
+		};
+		/* Look again before sleeping: pokes reach us from now on. */
 	}
+	if (counted)
+		kp_add(&kp_any_waiters, -1);
+	kp_poller_del(&poller);
+	if (pfd != stack)
+		free(pfd);
+	return err;
 }
 
 int kpool_future_wait(struct kpool_future *f, uint64_t timeout_ns,
 		      struct kpool_result *result)
 {
 	uint64_t deadline = kp_deadline(timeout_ns);
+	unsigned int index;
 
 	if (!kp_load(&f->ready) && f->loop &&
-	    kp_future_wait_loop(f, timeout_ns ? deadline : 0))
+	    kp_wait_any(&f, 1, timeout_ns ? deadline : 0, &index))
 		return -ETIME;
 	while (!kp_load(&f->ready)) {
 		if (timeout_ns == 0 || kp_futex_wait(&f->ready, 0, deadline))
@@ -735,6 +999,30 @@ int kpool_future_wait(struct kpool_future *f, uint64_t timeout_ns,
 	}
 	if (result)
 		*result = f->result;
+	return 0;
+}
+
+int kpool_future_wait_any(struct kpool_future *const *futures, unsigned int n,
+			  uint64_t timeout_ns, unsigned int *index)
+{
+	unsigned int i, first;
+	int err;
+
+	if (!futures || !n)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!futures[i])
+			return -EINVAL;
+	first = kp_first_ready(futures, n);
+	if (first == n) {
+		err = kp_wait_any(futures, n,
+				  timeout_ns ? kp_deadline(timeout_ns) : 0,
+				  &first);
+		if (err)
+			return err;
+	}
+	if (index)
+		*index = first;
 	return 0;
 }
 
@@ -756,11 +1044,24 @@ void kpool_future_release(struct kpool_future *f)
 
 /* ---- completion ---- */
 
+static int kp_quiet(const struct kpool_pool *pool);
+
+/*
+ * A task or a control task left the counts: wake drain and shutdown (a
+ * closed pool: they wait for more than quiet), and idle waiters once the
+ * pool is quiet.  Whoever makes the pool quiet calls this after, so the
+ * last one sees it quiet.  Waiters on an event-loop pool poll its fd,
+ * which a completion without a CQE (a worker's) does not make readable:
+ * their eventfds are written too.
+ */
 static void kp_quiet_check(struct kpool_pool *pool)
 {
-	if (kp_load_sc(&pool->closed)) {
+	if (kp_load_sc(&pool->closed) ||
+	    (kp_load_sc(&pool->idle_waiters) && kp_quiet(pool))) {
 		kp_add(&pool->quiet_seq, 1);
 		kp_futex_wake(&pool->quiet_seq, UINT_MAX);
+		if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
+			kp_poke_pollers();
 	}
 }
 
@@ -808,8 +1109,10 @@ static void kp_deliver(struct kpool_pool *pool, const struct kp_done *d)
 
 	if (d->kind == KP_FUTURE) {
 		f->result = d->result;
-		kp_store(&f->ready, 1);
+		/* seq_cst: a waiter on many announces itself, then looks. */
+		__atomic_store_n(&f->ready, 1, __ATOMIC_SEQ_CST);
 		kp_futex_wake(&f->ready, UINT_MAX);
+		kp_any_ready();
 		kp_future_put(f);
 	} else if (kp_has_callback(d)) {
 		kp_in_callback = pool;
@@ -999,40 +1302,55 @@ static int kp_no_control(const struct kpool_pool *pool)
 }
 
 /*
- * Wait until @done(pool), which completions of a closed pool make true,
- * reaping them ourselves in event-loop mode.
+ * Wait until @done(pool), which completions of a closed pool make true
+ * (or, with idle_waiters counted, those that make the pool quiet),
+ * reaping them ourselves in event-loop mode: there the pool's fd and an
+ * eventfd of ours (see kp_poller) are polled, listed the first time we
+ * must sleep.
  */
 static int kp_wait_until(struct kpool_pool *pool,
 			 int (*done)(const struct kpool_pool *),
 			 uint64_t deadline)
 {
-	struct pollfd pfd = { .fd = pool->ring.fd, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = pool->ring.fd, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+	};
+	struct kp_poller poller = { .efd = -1 };
 	int loop = pool->opts.flags & KPOOL_POOL_EVENT_LOOP;
+	int err, polling = 0;
 	uint32_t seq;
-	int ms;
 
 	for (;;) {
 		seq = kp_load_sc(&pool->quiet_seq);
-		if (done(pool))
-			return 0;
+		if (done(pool)) {
+			err = 0;
+			break;
+		}
 		if (!loop) {
-			if (kp_futex_wait(&pool->quiet_seq, seq, deadline))
-				return -ETIME;
+			err = kp_futex_wait(&pool->quiet_seq, seq, deadline);
+			if (err)
+				break;
 			continue;
 		}
 		if (kp_serve_and_reap(pool, 0))
 			continue;
-		if (deadline == UINT64_MAX) {
-			ms = -1;
-		} else {
-			uint64_t now = kp_now();
-
-			if (now >= deadline)
-				return -ETIME;
-			ms = (int)((deadline - now + 999999) / 1000000);
+		if (!polling) {
+			if (deadline != UINT64_MAX && kp_now() >= deadline) {
+				err = -ETIME;
+				break;
+			}
+			kp_poller_add(&poller);
+			pfd[1].fd = poller.efd;
+			polling = 1;
+			continue;	/* look again: pokes reach us now */
 		}
-		poll(&pfd, 1, ms);
+		err = kp_poll_until(pfd, 2, deadline);
+		if (err)
+			break;
 	}
+	kp_poller_del(&poller);
+	return err;
 }
 
 static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
@@ -1048,6 +1366,25 @@ int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns)
 		return -EDEADLK;
 	kp_close(pool);
 	return kp_wait_quiet(pool, kp_deadline(timeout_ns));
+}
+
+/*
+ * Drain's wait without its close: WaitGroup.Wait().  Counted in
+ * idle_waiters, so that kp_quiet_check() wakes us (and pokes pollers)
+ * when the pool turns quiet, open or not.
+ */
+int kpool_pool_wait_idle(struct kpool_pool *pool, uint64_t timeout_ns)
+{
+	int err;
+
+	if (kp_inside(pool))
+		return -EDEADLK;
+	if (kp_quiet(pool))
+		return 0;
+	kp_add(&pool->idle_waiters, 1);
+	err = kp_wait_quiet(pool, timeout_ns ? kp_deadline(timeout_ns) : 0);
+	kp_add(&pool->idle_waiters, -1);
+	return err;
 }
 
 int kpool_pool_shutdown(struct kpool_pool *pool)
@@ -1113,6 +1450,24 @@ int kpool_pool_submit_fn(struct kpool_pool *pool, kpool_fn_t fn, void *arg,
 		return err;
 	return kp_submit(pool, &sqe, KP_CALLBACK, opts ? opts->done : NULL,
 			 opts ? opts->done_arg : NULL, NULL, id);
+}
+
+int kpool_pool_submit_fn_timeout(struct kpool_pool *pool, kpool_fn_t fn,
+				 void *arg, const struct kpool_fn_opts *opts,
+				 uint64_t timeout_ns, uint64_t *id)
+{
+	struct kpool_sqe sqe;
+	int err;
+
+	if (!(pool->ring.features & KPOOL_FEAT_CALL))
+		return -EOPNOTSUPP;
+	err = kp_fn_sqe(&sqe, fn, arg, opts);
+	if (err)
+		return err;
+	return kp_submit_timed(pool, &sqe, KP_CALLBACK,
+			       opts ? opts->done : NULL,
+			       opts ? opts->done_arg : NULL, NULL, id,
+			       timeout_ns);
 }
 
 int kpool_pool_submit_fn_future(struct kpool_pool *pool, kpool_fn_t fn,
@@ -1552,6 +1907,7 @@ static void kp_free(struct kpool_pool *pool)
 	pthread_mutex_destroy(&pool->eventfd_lock);
 	pthread_mutex_destroy(&pool->workers_lock);
 	pthread_mutex_destroy(&pool->close_lock);
+	pthread_mutex_destroy(&pool->tune_lock);
 	free(pool->ready);
 	free(pool->tasks);
 	free(pool);
@@ -1629,6 +1985,7 @@ int kpool_pool_create(struct kpool_pool **poolp,
 	pthread_mutex_init(&pool->eventfd_lock, NULL);
 	pthread_mutex_init(&pool->workers_lock, NULL);
 	pthread_mutex_init(&pool->close_lock, NULL);
+	pthread_mutex_init(&pool->tune_lock, NULL);
 	pool->wmax = KPOOL_POOL_WORKERS;
 	pool->widle_ns = KP_IDLE_TIMEOUT_NS;
 	pool->census = kp_census_new();
@@ -1650,6 +2007,7 @@ int kpool_pool_create(struct kpool_pool **poolp,
 	pool->entries = kp_roundup_pow2(pool->opts.max_capacity +
 					pool->opts.queue_size + KP_CTRL_SLOTS);
 	pool->limit = pool->opts.capacity + pool->opts.queue_size;
+	pool->queue_size = pool->opts.queue_size;
 
 	/* The module checks the sizes before we allocate for them. */
 	memset(&params, 0, sizeof(params));
@@ -1712,10 +2070,48 @@ int kpool_pool_tune(struct kpool_pool *pool, unsigned int capacity,
 		return -ESHUTDOWN;
 	if (!capacity || capacity > pool->opts.max_capacity)
 		return -EINVAL;
+	pthread_mutex_lock(&pool->tune_lock);
 	err = kpool_tune(&pool->ring, capacity, &old);
+	if (!err)
+		kp_store(&pool->limit, capacity + kp_load(&pool->queue_size));
+	pthread_mutex_unlock(&pool->tune_lock);
 	if (err)
 		return err;
-	kp_store(&pool->limit, capacity + pool->opts.queue_size);
+	kp_add(&pool->room_seq, 1);
+	kp_futex_wake(&pool->room_seq, UINT_MAX);
+	if (prev)
+		*prev = old;
+	return 0;
+}
+
+/*
+ * The queue is the library's own bound (the module's is the CQ, which the
+ * rings size for max_capacity + the queue at create + control slots,
+ * rounded up to a power of two): it may grow into that room.
+ */
+int kpool_pool_tune_queue(struct kpool_pool *pool, unsigned int queue_size,
+			  unsigned int *prev)
+{
+	unsigned int room = pool->entries - KP_CTRL_SLOTS -
+			    pool->opts.max_capacity;
+	unsigned int capacity, old;
+	int err;
+
+	if (kp_load_sc(&pool->closed))
+		return -ESHUTDOWN;
+	if (queue_size > room)
+		return -EINVAL;
+	pthread_mutex_lock(&pool->tune_lock);
+	err = kpool_get_capacity(&pool->ring, &capacity, NULL);
+	if (!err) {
+		old = kp_load(&pool->queue_size);
+		kp_store(&pool->queue_size, queue_size);
+		kp_store(&pool->limit, capacity + queue_size);
+	}
+	pthread_mutex_unlock(&pool->tune_lock);
+	if (err)
+		return err;
+	/* A larger queue is room for blocked submitters. */
 	kp_add(&pool->room_seq, 1);
 	kp_futex_wake(&pool->room_seq, UINT_MAX);
 	if (prev)
@@ -1872,7 +2268,8 @@ static void kp_report(const struct kp_census *c)
 		fprintf(stderr,
 			"kpool leak: pool #%llu fd %d never destroyed: capacity %u, %u task%s in flight\n",
 			(unsigned long long)c->serial, c->fd,
-			kp_load(&pool->limit) - pool->opts.queue_size, tasks,
+			kp_load(&pool->limit) - kp_load(&pool->queue_size),
+			tasks,
 			tasks == 1 ? "" : "s");
 		kp_report_tasks(c);
 	}

@@ -131,6 +131,28 @@ int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 		      kpool_callback_t fn, void *arg, uint64_t *id);
 
 /*
+ * As kpool_pool_submit(), but a full blocking pool makes it wait for room
+ * at most @timeout_ns (ants' blocking pool with a limit, pond's
+ * TrySubmit for 0):
+ *   KPOOL_WAIT_FOREVER  wait as long as it takes: kpool_pool_submit()
+ *   0                   never wait: a full pool fails with -EAGAIN at once
+ *   otherwise           -ETIME if the pool is still full when the time has
+ *                       passed (room made by then lets the task in)
+ * Where kpool_pool_submit() would not wait (KPOOL_POOL_NONBLOCKING,
+ * event-loop mode, a callback or function of the pool) this does not
+ * either, whatever @timeout_ns: -EAGAIN when full.  A pool closed while
+ * the submit waits wakes it: -ESHUTDOWN, at once.  Signals do not end the
+ * wait: a handler runs, and the wait goes on to the same deadline (so
+ * does kpool_pool_submit()'s, forever).  The clock is read only when the
+ * submit has to wait.  A submit that waited counts in the library's
+ * waited, one that failed full (-EAGAIN or -ETIME) in its full.
+ * Errors: EAGAIN, ETIME, and kpool_pool_submit()'s.
+ */
+int kpool_pool_submit_timeout(struct kpool_pool *pool,
+			      const struct kpool_sqe *sqe, kpool_callback_t fn,
+			      void *arg, uint64_t timeout_ns, uint64_t *id);
+
+/*
  * Submit @n tasks at once, in order, with one ioctl where the pool has
  * room: task i is @sqes[i], and its callback gets @args[i] (@args may be
  * NULL), its id goes to @ids[i] (@ids may be NULL).  Stops at the first
@@ -164,6 +186,26 @@ int kpool_pool_submit_future(struct kpool_pool *pool,
 #define KPOOL_WAIT_FOREVER	UINT64_MAX
 int kpool_future_wait(struct kpool_future *future, uint64_t timeout_ns,
 		      struct kpool_result *result);
+
+/*
+ * Wait until one of @futures[0 .. @n - 1] has completed, forever
+ * (KPOOL_WAIT_FOREVER) or at most @timeout_ns (0 only checks); then
+ * *@index (if set) gets its index: the lowest among those found ready.
+ * Nothing is consumed: each future stays waitable (kpool_future_wait()
+ * then gives its result) until released.  The futures may come from
+ * different pools, in any mode: the completions of their event-loop
+ * pools run here, as in kpool_future_wait(), so such a pool must not be
+ * destroyed during the wait.  Any thread, with kpool_future_wait()'s
+ * rule: not from a callback or function of a future's pool.  While a
+ * wait sleeps, every future readied in the process wakes it to look (one
+ * futex wake per future; none while nobody waits).  Signals do not end
+ * the wait.
+ * Errors: EINVAL (@futures NULL, @n 0, or a NULL entry), ETIME (none
+ * completed in time), ENOMEM (no memory for the list of fds to poll,
+ * needed with more than 8 futures of event-loop pools).
+ */
+int kpool_future_wait_any(struct kpool_future *const *futures, unsigned int n,
+			  uint64_t timeout_ns, unsigned int *index);
 
 /* The task id of @future, for kpool_pool_cancel(). */
 uint64_t kpool_future_id(const struct kpool_future *future);
@@ -250,6 +292,15 @@ struct kpool_fn_opts {
  */
 int kpool_pool_submit_fn(struct kpool_pool *pool, kpool_fn_t fn, void *arg,
 			 const struct kpool_fn_opts *opts, uint64_t *id);
+
+/*
+ * As kpool_pool_submit_fn(), waiting for room at most @timeout_ns, as
+ * kpool_pool_submit_timeout() does (0: never; KPOOL_WAIT_FOREVER: as
+ * long as it takes).  Errors: EAGAIN, ETIME, and kpool_pool_submit_fn()'s.
+ */
+int kpool_pool_submit_fn_timeout(struct kpool_pool *pool, kpool_fn_t fn,
+				 void *arg, const struct kpool_fn_opts *opts,
+				 uint64_t timeout_ns, uint64_t *id);
 
 /*
  * As kpool_pool_submit_fn(), but the result goes to a future, as with
@@ -348,11 +399,23 @@ int kpool_pool_cancel_all(struct kpool_pool *pool);
 
 /*
  * Change how many tasks may run at once, live: 1 .. max_capacity.  The
- * waiting-queue bound stays queue_size.  *@prev (if set) gets the old
- * capacity.  Errors: EINVAL, ESHUTDOWN.
+ * waiting-queue bound stays as it is (kpool_pool_tune_queue()).  *@prev
+ * (if set) gets the old capacity.  Errors: EINVAL, ESHUTDOWN.
  */
 int kpool_pool_tune(struct kpool_pool *pool, unsigned int capacity,
 		    unsigned int *prev);
+
+/*
+ * Change how many tasks may wait for a slot, live (ants'
+ * TuneMaxBlockingTasks): 0 .. the room the pool's rings have, which is at
+ * least the queue_size it was created with (the rings hold max_capacity +
+ * queue_size + 16, rounded up to a power of two).  A larger queue lets
+ * blocked submitters in at once; a smaller one keeps the tasks already
+ * waiting and takes no more until fewer wait.  *@prev (if set) gets the
+ * old size.  Any thread, callbacks included.  Errors: EINVAL, ESHUTDOWN.
+ */
+int kpool_pool_tune_queue(struct kpool_pool *pool, unsigned int queue_size,
+			  unsigned int *prev);
 
 struct kpool_pool_counts {
 	unsigned int capacity;	/* tasks that may run at once */
@@ -369,7 +432,7 @@ int kpool_pool_counts(struct kpool_pool *pool, struct kpool_pool_counts *c);
 struct kpool_pool_lib_stats {
 	uint64_t submitted;	/* tasks submitted successfully */
 	uint64_t completed;	/* callbacks run and futures readied */
-	uint64_t full;		/* submits that failed with EAGAIN */
+	uint64_t full;		/* submits refused full: EAGAIN, ETIME */
 	uint64_t closed;	/* submits that failed with ESHUTDOWN */
 	uint64_t waited;	/* submits that waited for room */
 	uint64_t enters;	/* submitting ENTER ioctls made */
@@ -402,6 +465,20 @@ int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
  */
 int kpool_pool_op_stats(struct kpool_pool *pool, struct kpool_counters *ops,
 			unsigned int nr_ops);
+
+/*
+ * Wait until the pool is idle: no task in flight and no callback running
+ * (Go's WaitGroup.Wait()), forever (KPOOL_WAIT_FOREVER) or at most
+ * @timeout_ns (0 only checks).  It returns 0 at an instant when every
+ * task taken until then, before the call or during it, has completed,
+ * its callback has returned and its future is ready; so under a steady
+ * stream of submits from other threads it may never see one (ETIME).
+ * The pool stays open, unlike with drain.  In event-loop mode it runs
+ * the completions itself, as drain does.  Signals do not end the wait.
+ * Any thread but a callback or function of the pool.  Errors: ETIME,
+ * EDEADLK (called from a callback or a function of the pool).
+ */
+int kpool_pool_wait_idle(struct kpool_pool *pool, uint64_t timeout_ns);
 
 /*
  * Stop taking tasks (submits fail with -ESHUTDOWN) and wait until every
