@@ -218,7 +218,7 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 	u32 capacity, max_waiting, running, waiting, workers, ready;
 	u32 threads, parked, blocked;
 	u64 submitted, started, completed, failed, cancelled, timed_out;
-	u64 rejected, stuck_total, now = ktime_get_ns();
+	u64 rejected, stuck_total, now;
 	struct kpool_counters *ops;
 	const struct kpool_task *task;
 	unsigned int scanned = 0;
@@ -269,6 +269,8 @@ void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
 		}
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
+	/* After the copy: every age it shows is then >= 0. */
+	now = ktime_get_ns();
 
 	seq_printf(m, "id:\t%llu\n", pool->id);
 	seq_printf(m, "capacity:\t%u\nmax_waiting:\t%u\n", capacity,

@@ -166,6 +166,8 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 	task->unbound = false;
 	task->on_worker = false;
 	task->run_inline = false;
+	task->stuck = false;
+	task->quiet = false;
 	task->owner = NULL;
 	task->aux = 0;
 	task->deadline = 0;

@@ -558,9 +558,12 @@ struct kpool_stats {
  *    TIMEOUT): the reported task completes without a CQE; the worker
  *    takes its result instead: done_res, the res it completed with
  *    (-ECANCELED if a CANCEL answered 0 for it).  Then the call does not
- *    park: it returns the next task if one is given at once, else token
- *    0.  How a worker runs the task's completion itself, with no other
- *    thread woken.
+ *    park: it returns the next task if the completion's kick gave this
+ *    worker one, else token 0.  How a worker runs the task's completion
+ *    itself, with no other thread woken (before the next task's
+ *    function: the next task holds its slot meanwhile).  A quiet
+ *    completion is no CQE: ENTER's min_complete and poll() do not count
+ *    it, and a reply lost to EFAULT loses done_res.
  *
  * Errors: EINVAL, EBUSY, ETIME, EINTR (a signal; the worker stays
  * registered), ESHUTDOWN (the pool is draining and nothing waits: no task
