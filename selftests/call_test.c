@@ -655,6 +655,30 @@ TEST_F(call, quiet_report_takes_the_next_call_at_once)
 	work_leave(self->ring.fd, k.token, 0);
 }
 
+/*
+ * The next task (which may reuse the reported one's memory) posts its
+ * CQE: quiet is the reported task's alone.  Meaningful on a kernel that
+ * does not zero allocations (init_on_alloc=0, as make check boots).
+ */
+TEST_F(call, task_after_a_quiet_report_posts_its_cqe)
+{
+	struct kpool_work k;
+	struct kpool_cqe cqe = { .res = -9999 };
+	int i, reaped = 0;
+
+	for (i = 0; i < 8; i++) {
+		queue_call(&self->ring, 1, 0, 1);
+		ASSERT_EQ(1, kpool_submit(&self->ring));
+		ASSERT_EQ(0, work_for(self->ring.fd, &k, 0, 0, PROMPT));
+		ASSERT_EQ(0, work_quiet(self->ring.fd, &k, k.token, 0));
+		q_nop(&self->ring, 100 + i);
+		ASSERT_EQ(1, kpool_submit(&self->ring));
+		reaped += !kp_reap_n(&self->ring, &cqe, 1, 500 * KP_MS) &&
+			  cqe.user_data == 100u + i;
+	}
+	EXPECT_EQ(8, reaped);
+}
+
 TEST_F(call, quiet_report_with_nothing_to_give_does_not_park)
 {
 	struct kpool_worker_counts c = { .parked = 99 };
