@@ -21,7 +21,6 @@
  */
 #include <linux/moduleparam.h>
 #include <linux/ratelimit.h>
-#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
 #include "kpool.h"
@@ -114,18 +113,19 @@ static void kpool_stuck_scan_pool(struct kpool_pool *pool, void *arg)
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 }
 
+/* The work item never runs twice at once: one pass buffer serves all. */
+static struct kpool_stuck_pass kpool_stuck_pass;
+
 static void kpool_stuck_work_fn(struct work_struct *work)
 {
-	struct kpool_stuck_pass *pass;
+	struct kpool_stuck_pass *pass = &kpool_stuck_pass;
 	unsigned int i;
 
-	pass = kzalloc(sizeof(*pass), GFP_KERNEL);
-	if (pass) {
-		pass->threshold = (u64)READ_ONCE(kpool_stuck_ms) * NSEC_PER_MSEC;
-		kpool_registry_walk(kpool_stuck_scan_pool, pass);
-	}
+	memset(pass, 0, sizeof(*pass));
+	pass->threshold = (u64)READ_ONCE(kpool_stuck_ms) * NSEC_PER_MSEC;
+	kpool_registry_walk(kpool_stuck_scan_pool, pass);
 	/* Not under the registry's lock: a slow console stalls no open. */
-	for (i = 0; pass && i < pass->nr_notes; i++) {
+	for (i = 0; i < pass->nr_notes; i++) {
 		const struct kpool_stuck_note *n = &pass->note[i];
 
 		pr_warn_ratelimited("kpool: pool %llu of pid %d (%s, uid %u): %s task user_data 0x%llx submitted %llu ms ago, still %s (stuck_ms %u)\n",
@@ -135,11 +135,10 @@ static void kpool_stuck_work_fn(struct work_struct *work)
 				    (unsigned int)div_u64(pass->threshold,
 							  NSEC_PER_MSEC));
 	}
-	/* Idle when no pool exists (or no memory: retry); an open restarts it. */
-	if (!pass || pass->pools)
+	/* Idle when no pool exists; an open restarts it. */
+	if (pass->pools)
 		queue_delayed_work(system_wq, &kpool_stuck_work,
 				   kpool_stuck_period());
-	kfree(pass);
 }
 
 /* A pool was opened: make sure the watchdog runs. */

@@ -216,15 +216,28 @@ int kpool_probe_ops(int fd, struct kpool_probe_op *ops, unsigned int ops_len,
 	return 0;
 }
 
+/* One STATS call: counters where @total/@ops say, settings into *@st. */
+static int kpool_stats_ioctl(const struct kpool_ring *ring,
+			     struct kpool_stats *st,
+			     struct kpool_counters *total,
+			     struct kpool_counters *ops, unsigned int nr_ops)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->total_ptr = (__u64)(uintptr_t)total;
+	st->ops_ptr = (__u64)(uintptr_t)ops;
+	st->nr_ops = ops ? nr_ops : 0;
+	return ioctl(ring->fd, KPOOL_IOC_STATS, st) < 0 ? -errno : 0;
+}
+
 int kpool_get_capacity(const struct kpool_ring *ring, unsigned int *capacity,
 		       unsigned int *max_waiting)
 {
 	struct kpool_stats st;
+	int err = kpool_stats_ioctl(ring, &st, NULL, NULL, 0);
 
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	if (ioctl(ring->fd, KPOOL_IOC_STATS, &st) < 0)
-		return -errno;
+	if (err)
+		return err;
 	if (capacity)
 		*capacity = st.capacity;
 	if (max_waiting)
@@ -236,11 +249,10 @@ int kpool_get_worker_counts(const struct kpool_ring *ring,
 			    struct kpool_worker_counts *counts)
 {
 	struct kpool_stats st;
+	int err = kpool_stats_ioctl(ring, &st, NULL, NULL, 0);
 
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	if (ioctl(ring->fd, KPOOL_IOC_STATS, &st) < 0)
-		return -errno;
+	if (err)
+		return err;
 	counts->workers = st.workers;
 	counts->parked = st.workers_parked;
 	counts->busy = st.workers_busy;
@@ -312,12 +324,7 @@ int kpool_read_stats(struct kpool_ring *ring, struct kpool_counters *total,
 {
 	struct kpool_stats st;
 
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	st.total_ptr = (__u64)(uintptr_t)total;
-	st.ops_ptr = (__u64)(uintptr_t)ops;
-	st.nr_ops = ops ? nr_ops : 0;
-	return ioctl(ring->fd, KPOOL_IOC_STATS, &st) < 0 ? -errno : 0;
+	return kpool_stats_ioctl(ring, &st, total, ops, nr_ops);
 }
 
 uint64_t kpool_hist_percentile(const __u64 hist[KPOOL_HIST_BUCKETS],
