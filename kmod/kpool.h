@@ -192,6 +192,7 @@ enum kpool_task_state {
 	KPOOL_TASK_RUNNING,	/* holds a capacity slot */
 	KPOOL_TASK_READY,	/* holds a slot, on owner_ready: see owner.c */
 	KPOOL_TASK_DONE,	/* completed: its CQE is posted */
+	KPOOL_TASK_LINKED,	/* in a chain, behind a task not yet done */
 };
 
 /* Room for an op's private state inside its task; see kpool_task_data(). */
@@ -216,12 +217,20 @@ struct kpool_task {
 	bool			quiet;		/* no CQE: its worker took the result */
 	u32			cpu;		/* the CPU its kernel worker uses */
 	u32			aux;		/* the CQE's aux */
+	u32			len;		/* the SQE's len */
 	u64			submit_ns;
 	u64			start_ns;
 	u64			deadline;	/* ktime ns; 0: none */
 	struct list_head	pool_node;	/* pool->tasks */
 	struct list_head	sched_node;	/* waitq[], owner_ready, or local */
 	struct pid		*owner;		/* KPOOL_OPF_OWNER: its process */
+	/*
+	 * Chains (KPOOL_SQE_LINK): the next task of the chain, LINKED until
+	 * this one is done (sched.c), and the one before it while this one
+	 * is LINKED.  Under sched_lock once the chain is accepted.
+	 */
+	struct kpool_task	*link_next;
+	struct kpool_task	*link_prev;
 	unsigned long		data[KPOOL_TASK_DATA_SIZE / sizeof(unsigned long)];
 };
 
@@ -291,6 +300,9 @@ struct kpool_op_def {
  *
  * Every other op runs on a kernel worker, and must give the same result
  * whoever runs it: arithmetic on the arena.
+ *
+ * KPOOL_OPF_LINK_FULL: in a chain, the op succeeded only if its result is
+ *	the SQE's len (a short READ or WRITE breaks the chain).
  */
 #define KPOOL_OPF_ISSUE_INLINE	BIT(0)
 #define KPOOL_OPF_CONTROL	BIT(1)
@@ -298,6 +310,7 @@ struct kpool_op_def {
 #define KPOOL_OPF_OWNER		BIT(3)
 #define KPOOL_OPF_INLINE	BIT(4)
 #define KPOOL_OPF_USER		BIT(5)
+#define KPOOL_OPF_LINK_FULL	BIT(6)
 
 /* ops.c */
 const struct kpool_op_def *kpool_op_lookup(unsigned int op);

@@ -44,7 +44,7 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_read_issue,
 		.cancel		= kpool_task_cancel_cooperative,
 		.cleanup	= kpool_file_cleanup,
-		.flags		= KPOOL_OPF_OWNER,
+		.flags		= KPOOL_OPF_OWNER | KPOOL_OPF_LINK_FULL,
 	},
 	[KPOOL_OP_WRITE] = {
 		.name		= "write",
@@ -52,7 +52,7 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_write_issue,
 		.cancel		= kpool_task_cancel_cooperative,
 		.cleanup	= kpool_file_cleanup,
-		.flags		= KPOOL_OPF_OWNER,
+		.flags		= KPOOL_OPF_OWNER | KPOOL_OPF_LINK_FULL,
 	},
 	[KPOOL_OP_FSYNC] = {
 		.name		= "fsync",
@@ -145,7 +145,7 @@ int kpool_ops_init(void)
 		    ((def->flags & KPOOL_OPF_CONTROL) &&
 		     (def->flags & ~KPOOL_OPF_CONTROL || def->cancel)) ||
 		    ((def->flags & KPOOL_OPF_OWNER) &&
-		     (def->flags & ~KPOOL_OPF_OWNER)) ||
+		     (def->flags & ~(KPOOL_OPF_OWNER | KPOOL_OPF_LINK_FULL))) ||
 		    ((def->flags & KPOOL_OPF_USER) &&
 		     (def->flags & ~KPOOL_OPF_USER || !def->cancel)) ||
 		    ((def->flags & KPOOL_OPF_INLINE) &&

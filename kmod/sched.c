@@ -25,6 +25,16 @@
  * Tasks start in kpool_sched_kick(), a loop, never by recursion: a task
  * that completes at once inside the loop is finished there and the loop
  * goes on, so a long queue cannot grow the stack.
+ *
+ * Chains (KPOOL_SQE_LINK): the tasks of a chain after its first are
+ * LINKED, reachable only through link_next from the task before them (not
+ * on pool->tasks, so walks of that list never meet a task a completion
+ * may free).  When a task completes, in the same hold of sched_lock, the
+ * next task of its chain joins the queue (success) or completes with
+ * -ECANCELED together with the rest (failure), and stays linked so that
+ * kpool_task_release() frees it; so a drainer never sees an empty pool
+ * while a chain has tasks to come.  Every caller of a completion kicks
+ * afterwards, which starts the task that joined.
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -41,6 +51,7 @@
 
 static enum hrtimer_restart kpool_deadline_fired(struct hrtimer *timer);
 static void kpool_expire_work(struct work_struct *work);
+static void kpool_deadline_arm_locked(struct kpool_pool *pool, u64 deadline);
 
 void kpool_sched_init(struct kpool_pool *pool)
 {
@@ -144,19 +155,30 @@ static void kpool_sched_wake(struct kpool_pool *pool)
 		kpool_workers_wake(pool);
 }
 
+/* Queue a task that may not start yet: it waits for a slot. */
+static void kpool_sched_queue_locked(struct kpool_pool *pool,
+				     struct kpool_task *task)
+{
+	task->state = KPOOL_TASK_WAITING;
+	list_add_tail(&task->sched_node, &pool->waitq[task->prio]);
+	WRITE_ONCE(pool->waiting, pool->waiting + 1);
+	kpool_stats_waiting(pool, task, 1);
+	if (task->deadline)
+		kpool_deadline_arm_locked(pool, task->deadline);
+}
+
 /*
- * The task completes: post its CQE and account for it, in one step under
- * sched_lock, whatever state it left (waiting, running, or a control op
- * that never entered the scheduler).  So STATS never sees a task in no
- * bucket, never disagrees with the CQ, and a drainer that sees the pool
- * empty sees every CQE.  Its memory is freed later, outside the lock
+ * Post the task's CQE and account for it, in one step under sched_lock,
+ * whatever state it left (waiting, running, linked, or a control op that
+ * never entered the scheduler).  So STATS never sees a task in no bucket,
+ * never disagrees with the CQ, and a drainer that sees the pool empty
+ * sees every CQE.  Its memory is freed later, outside the lock
  * (kpool_task_release()).  A quiet task (its worker takes the result,
  * worker.c) gives back its CQ slot instead.  Returns the result it
  * completed with.
  */
-static s32 kpool_sched_complete_at_locked(struct kpool_pool *pool,
-					  struct kpool_task *task, s32 res,
-					  u64 now)
+static s32 kpool_sched_post_locked(struct kpool_pool *pool,
+				   struct kpool_task *task, s32 res, u64 now)
 {
 	lockdep_assert_held(&pool->sched_lock);
 	/* A CANCEL that answered 0 promised -ECANCELED: keep the promise. */
@@ -166,7 +188,7 @@ static s32 kpool_sched_complete_at_locked(struct kpool_pool *pool,
 		kpool_cq_skip(pool);
 	else
 		kpool_cq_post(pool, task->user_data, res, task->aux);
-	if (task->state == KPOOL_TASK_NEW) {
+	if (task->state == KPOOL_TASK_NEW || task->state == KPOOL_TASK_LINKED) {
 		trace_kpool_task_submit(task);
 		kpool_stats_submitted(pool, task);
 	}
@@ -194,6 +216,63 @@ static s32 kpool_sched_complete_at_locked(struct kpool_pool *pool,
 		pool->stuck_now--;
 	list_del_init(&task->pool_node);
 	task->state = KPOOL_TASK_DONE;
+	return res;
+}
+
+/*
+ * Cancel the tasks of a chain after @prev: they complete with -ECANCELED
+ * now and never start.  The first of them goes on @done (if given; else
+ * it stays linked behind @prev) and takes the rest along when it is
+ * released.  Returns how many.
+ */
+static int kpool_chain_cancel_locked(struct kpool_pool *pool,
+				     struct kpool_task *prev,
+				     struct list_head *done, u64 now)
+{
+	struct kpool_task *first = prev->link_next, *task;
+	int n = 0;
+
+	for (task = first; task; task = task->link_next, n++)
+		kpool_sched_post_locked(pool, task, -ECANCELED, now);
+	if (first && done) {
+		prev->link_next = NULL;
+		first->link_prev = NULL;
+		list_add_tail(&first->sched_node, done);
+	}
+	return n;
+}
+
+/*
+ * @task completed with @res: the next task of its chain joins the queue if
+ * it succeeded, else the rest of the chain is cancelled.
+ */
+static void kpool_chain_advance_locked(struct kpool_pool *pool,
+				       struct kpool_task *task, s32 res,
+				       u64 now)
+{
+	struct kpool_task *next = task->link_next;
+
+	if (res < 0 || ((task->def->flags & KPOOL_OPF_LINK_FULL) &&
+			res != task->len)) {
+		kpool_chain_cancel_locked(pool, task, NULL, now);
+		return;
+	}
+	task->link_next = NULL;
+	next->link_prev = NULL;
+	list_add_tail(&next->pool_node, &pool->tasks);
+	trace_kpool_task_submit(next);
+	kpool_stats_submitted(pool, next);
+	kpool_sched_queue_locked(pool, next);
+}
+
+/* The task completes: its CQE, its accounting, the rest of its chain. */
+static s32 kpool_sched_complete_at_locked(struct kpool_pool *pool,
+					  struct kpool_task *task, s32 res,
+					  u64 now)
+{
+	res = kpool_sched_post_locked(pool, task, res, now);
+	if (task->link_next)
+		kpool_chain_advance_locked(pool, task, res, now);
 	return res;
 }
 
@@ -369,15 +448,17 @@ static struct kpool_task *kpool_sched_next_locked(struct kpool_pool *pool)
  */
 int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 {
-	unsigned long flags;
 	bool start, handed = false, notify = false, recheck = false;
+	struct kpool_task *member;
+	unsigned long flags;
 	int ret;
 
 	/* Relative until now (submit_ns is from alloc); far ones clamped. */
-	if (task->deadline)
-		task->deadline = min_t(u64, task->deadline,
-				       KTIME_MAX - task->submit_ns) +
-				 task->submit_ns;
+	for (member = task; member; member = member->link_next)
+		if (member->deadline)
+			member->deadline = min_t(u64, member->deadline,
+						 KTIME_MAX - member->submit_ns) +
+					   member->submit_ns;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	if (pool->draining) {
@@ -401,12 +482,7 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 		/* READY or given now: may be gone as soon as the lock drops. */
 		handed = kpool_task_handed_off(task, &notify);
 	} else {
-		task->state = KPOOL_TASK_WAITING;
-		list_add_tail(&task->sched_node, &pool->waitq[task->prio]);
-		WRITE_ONCE(pool->waiting, pool->waiting + 1);
-		kpool_stats_waiting(pool, task, 1);
-		if (task->deadline)
-			kpool_deadline_arm_locked(pool, task->deadline);
+		kpool_sched_queue_locked(pool, task);
 		/* See below: a pool where user functions come and go. */
 		recheck = pool->had_workers ||
 			  kpool_sched_next_locked(pool)->def->flags & KPOOL_OPF_USER;
@@ -625,24 +701,41 @@ static int kpool_task_cancel_locked(struct kpool_pool *pool,
 
 /*
  * Cancel the first task whose user_data matches, or with @all every task.
- * Returns 0, -ENOENT or -EALREADY for one task; how many for @all.
+ * Returns 0, -ENOENT or -EALREADY for one task; how many for @all.  The
+ * tasks of a chain that have not started are found behind the task before
+ * them, and cancelling one cancels the rest of its chain with it.
  */
 int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all)
 {
-	struct kpool_task *task, *next;
+	struct kpool_task *task, *next, *member;
 	unsigned long flags;
 	LIST_HEAD(done);
 	int ret = -ENOENT, count = 0;
+	u64 now = ktime_get_ns();
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	list_for_each_entry_safe(task, next, &pool->tasks, pool_node) {
-		if (!all && task->user_data != user_data)
+		if (all) {
+			count += kpool_chain_cancel_locked(pool, task, &done,
+							   now);
+			if (!kpool_task_cancel_locked(pool, task, &done))
+				count++;
 			continue;
-		ret = kpool_task_cancel_locked(pool, task, &done);
-		if (!all)
+		}
+		if (task->user_data == user_data) {
+			ret = kpool_task_cancel_locked(pool, task, &done);
 			break;
-		if (!ret)
-			count++;
+		}
+		for (member = task->link_next; member;
+		     member = member->link_next)
+			if (member->user_data == user_data)
+				break;
+		if (member) {
+			kpool_chain_cancel_locked(pool, member->link_prev,
+						  &done, now);
+			ret = 0;
+			break;
+		}
 	}
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 

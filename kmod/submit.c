@@ -10,6 +10,11 @@
  * is full the SQE is left in the ring, untaken.  Every task taken ends in
  * kpool_task_finish(), which posts its one CQE.
  *
+ * Tasks of a chain (KPOOL_SQE_LINK) are collected until the chain ends
+ * and then given to the scheduler together, the first one accepted like
+ * any task with the rest hanging off it; so a chain is taken whole or, if
+ * the pool is full, left whole in the ring.
+ *
  * Where a started task runs (the security model, docs/pool.md): TIMEOUT
  * arms a timer where it starts; file ops run in a thread of the submitting
  * process (owner.c); everything else is arithmetic on the arena and runs
@@ -119,7 +124,7 @@ static bool kpool_may_raise_priority(void)
 static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	const u8 placement = KPOOL_SQE_CPU | KPOOL_SQE_UNBOUND;
-	const u8 known = placement | KPOOL_SQE_ASYNC;
+	const u8 known = placement | KPOOL_SQE_ASYNC | KPOOL_SQE_LINK;
 	int ret;
 
 	task->op = sqe->op;
@@ -141,8 +146,9 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 			    kpool_may_raise_priority();
 	task->sqe_flags = sqe->flags;
 	task->run_inline = (task->def->flags & KPOOL_OPF_INLINE) &&
-			   !(sqe->flags & known);
+			   !(sqe->flags & (placement | KPOOL_SQE_ASYNC));
 	task->deadline = sqe->deadline_ns;	/* made absolute at accept */
+	task->len = sqe->len;
 	ret = task->def->prep(task, sqe);
 	task->prepped = !ret;
 	if (!ret && (task->def->flags & (KPOOL_OPF_OWNER | KPOOL_OPF_USER)))
@@ -170,7 +176,10 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 	task->quiet = false;
 	task->owner = NULL;
 	task->aux = 0;
+	task->len = 0;
 	task->deadline = 0;
+	task->link_next = NULL;
+	task->link_prev = NULL;
 	task->submit_ns = now;
 	task->start_ns = task->submit_ns;
 	INIT_LIST_HEAD(&task->pool_node);
@@ -182,17 +191,23 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 /*
  * Free a task: what its prep took, its memory, its pool ref.  After its
  * CQE, or for tasks that never were (invalid, or refused by a full pool):
- * no CQE.  Any context.
+ * no CQE.  The tasks still linked behind it go too: they completed with
+ * it (the rest of a failed chain, sched.c) or never were (a refused
+ * chain).  Any context.
  */
 void kpool_task_release(struct kpool_task *task)
 {
-	struct kpool_pool *pool = task->pool;
+	while (task) {
+		struct kpool_task *next = task->link_next;
+		struct kpool_pool *pool = task->pool;
 
-	if (task->prepped && task->def->cleanup)
-		task->def->cleanup(task);
-	put_pid(task->owner);
-	kmem_cache_free(kpool_task_cache, task);
-	percpu_ref_put(&pool->refs);
+		if (task->prepped && task->def->cleanup)
+			task->def->cleanup(task);
+		put_pid(task->owner);
+		kmem_cache_free(kpool_task_cache, task);
+		percpu_ref_put(&pool->refs);
+		task = next;
+	}
 }
 
 /* An invalid SQE: its CQE says why. */
@@ -264,6 +279,62 @@ int kpool_task_run(struct kpool_task *task)
 	return -EIOCBQUEUED;
 }
 
+/* The chain ENTER is collecting (a lone task is a chain of one). */
+struct kpool_chain {
+	struct kpool_task	*head;
+	struct kpool_task	*tail;
+	u32			len;	/* its SQEs, taken so far */
+};
+
+static void kpool_chain_add(struct kpool_chain *chain, struct kpool_task *task)
+{
+	if (chain->head) {
+		task->state = KPOOL_TASK_LINKED;
+		task->link_prev = chain->tail;
+		chain->tail->link_next = task;
+	} else {
+		chain->head = task;
+	}
+	chain->tail = task;
+	chain->len++;
+}
+
+/*
+ * A chain with an invalid SQE: the tasks collected before it complete with
+ * -ECANCELED (they never were tasks of the pool: counted as refused).
+ */
+static void kpool_chain_fail(struct kpool_chain *chain)
+{
+	struct kpool_task *task;
+
+	for (task = chain->head; task; task = task->link_next)
+		kpool_sched_reject(task->pool, task->user_data, task->op,
+				   -ECANCELED);
+	kpool_task_release(chain->head);
+	memset(chain, 0, sizeof(*chain));
+}
+
+/*
+ * Give a collected chain to the scheduler.  Refused (a full or draining
+ * pool), its SQEs go back to the ring untaken and its tasks are freed.
+ */
+static int kpool_chain_accept(struct kpool_pool *pool,
+			      struct kpool_chain *chain, u32 *done,
+			      u64 *refused_user_data, u8 *refused_op)
+{
+	int err = kpool_sched_accept(pool, chain->head);
+
+	if (err) {
+		pool->sq_head -= chain->len;
+		*done -= chain->len;
+		*refused_user_data = chain->head->user_data;
+		*refused_op = chain->head->op;
+		kpool_task_release(chain->head);
+	}
+	memset(chain, 0, sizeof(*chain));
+	return err;
+}
+
 /*
  * Take up to @to_submit published SQEs.  Each taken SQE holds a CQ slot
  * reserved beforehand, so its CQE can always be posted.  In a blocking
@@ -272,8 +343,12 @@ int kpool_task_run(struct kpool_task *task)
 int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		 u32 *submitted)
 {
+	struct kpool_chain chain = {};
 	u32 avail, want, room, done = 0;
+	bool chain_failed = false;	/* the rest of it gets -ECANCELED */
+	u64 refused_user_data = 0;
 	struct kpool_sqe sqe;
+	u8 refused_op = 0;
 	int ret = 0;
 	u64 now;
 
@@ -313,6 +388,7 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 	now = ktime_get_ns();
 	while (done < room) {
 		struct kpool_task *task = kpool_task_alloc(pool, now);
+		bool links;
 		int err;
 
 		if (!task) {
@@ -322,36 +398,58 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		/* Re-read on every attempt: a retried SQE is taken afresh. */
 		kpool_sqe_copy(&sqe, &pool->sqes[pool->sq_head & pool->sq_mask]);
 		task->user_data = sqe.user_data;
+		links = sqe.flags & KPOOL_SQE_LINK;
+		pool->sq_head++;
+		done++;
+		if (chain_failed) {
+			task->op = sqe.op;
+			chain_failed = links;
+			kpool_task_reject(task, -ECANCELED);
+			continue;
+		}
 		err = kpool_task_prep(task, &sqe);
+		/* A control op runs at once: it cannot wait in a chain. */
+		if (!err && chain.head && task->def->flags & KPOOL_OPF_CONTROL)
+			err = -EINVAL;
 		if (err) {
-			pool->sq_head++;
-			done++;
 			kpool_task_reject(task, err);
+			if (chain.head)
+				kpool_chain_fail(&chain);
+			chain_failed = links;
 			continue;
 		}
 		if (task->def->flags & KPOOL_OPF_CONTROL) {
-			pool->sq_head++;
-			done++;
 			kpool_task_finish(task, task->def->issue(task));
 			continue;
 		}
-		err = kpool_sched_accept(pool, task);
-		if (!err) {
-			pool->sq_head++;
-			done++;
+		kpool_chain_add(&chain, task);
+		/*
+		 * A chain ends at an SQE without the flag, or at the last SQE
+		 * this ENTER takes (as io_uring's does at the end of a submit).
+		 */
+		if (links && done < room)
 			continue;
-		}
-		kpool_task_release(task);
+		err = kpool_chain_accept(pool, &chain, &done,
+					 &refused_user_data, &refused_op);
+		if (!err)
+			continue;
 		if (err == -EAGAIN && pool->blocking) {
 			err = kpool_sched_wait_room(pool, end);
 			now = ktime_get_ns();
 			if (!err)
 				continue;
 		} else if (err == -EAGAIN) {
-			kpool_sched_note_full(pool, sqe.op, sqe.user_data);
+			kpool_sched_note_full(pool, refused_op,
+					      refused_user_data);
 		}
 		ret = err;
 		break;
+	}
+	/* A chain cut short by a failed allocation goes back whole. */
+	if (chain.head) {
+		pool->sq_head -= chain.len;
+		done -= chain.len;
+		kpool_task_release(chain.head);
 	}
 	kpool_cq_unreserve(pool, room - done);
 

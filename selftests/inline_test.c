@@ -129,7 +129,7 @@ TEST_F(inline_nop, unknown_sqe_flag_is_refused)
 	struct kpool_cqe *cqe;
 	struct kpool_sqe *sqe = q_nop(&self->ring, 1);
 
-	sqe->flags = 0x08;
+	sqe->flags = 0x80;
 	ASSERT_EQ(1, kpool_submit(&self->ring));
 	ASSERT_EQ(0, kpool_peek_cqe(&self->ring, &cqe));
 	EXPECT_EQ(-EINVAL, cqe->res);

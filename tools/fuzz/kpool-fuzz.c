@@ -325,6 +325,9 @@ static void random_sqe(struct kpool_sqe *sqe, const struct kpool_ring *r,
 	}
 	if (chance(15))
 		sqe->flags |= KPOOL_SQE_ASYNC;
+	/* chains: mostly short, now and then long ones */
+	if (chance(20))
+		sqe->flags |= KPOOL_SQE_LINK;
 	if (chance(3))
 		sqe->flags |= 1u << below(8);
 	if (chance(2))

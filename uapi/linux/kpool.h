@@ -108,6 +108,8 @@ enum kpool_op {
  *                KPOOL_SQE_ASYNC: run on a kernel worker even if the op
  *                could run inline (KPOOL_FEAT_INLINE); a placement flag
  *                implies it.
+ *                KPOOL_SQE_LINK: chain the next SQE of this ENTER to this
+ *                one (KPOOL_FEAT_LINK): see "Chains" below.
  *
  * NOP:     nothing else.  Runs inline (KPOOL_FEAT_INLINE).
  * TIMEOUT: off = delay in nanoseconds (at most 2^63 - 1); completes with 0
@@ -177,10 +179,29 @@ enum kpool_op {
  *
  * A deadline too far to represent is clamped to the farthest one (it then
  * never expires).
+ *
+ * Chains (KPOOL_SQE_LINK, as io_uring's IOSQE_IO_LINK): an SQE with
+ * KPOOL_SQE_LINK and the SQEs after it form a chain, which ends at the
+ * first SQE without the flag, or at the last SQE the ENTER takes.  Each
+ * task of a chain starts only after the one before it succeeded: its
+ * result is >= 0 and, for READ and WRITE, the whole len was transferred.
+ * When one fails (or is cancelled, or its deadline passes), every later
+ * task of the chain completes with -ECANCELED without running.  ENTER
+ * takes a chain whole or not at all: an invalid SQE in it completes with
+ * its error and every other task of the chain with -ECANCELED, and a full
+ * pool leaves the whole chain in the ring.  Only the first task of a
+ * chain needs room in the pool; the others wait outside the queue bound
+ * (each still holds its CQ slot) and join the queue when their turn
+ * comes, so a chain may be longer than capacity + max_waiting.  Every
+ * task keeps its own priority, deadline (counted from submission) and
+ * CQE.  CANCEL of a task of a chain that has not started completes it
+ * and the rest of its chain with -ECANCELED at once.  CANCEL can be
+ * neither in a chain nor carry the flag (-EINVAL).
  */
 #define KPOOL_SQE_CPU		0x01
 #define KPOOL_SQE_UNBOUND	0x02
 #define KPOOL_SQE_ASYNC		0x04
+#define KPOOL_SQE_LINK		0x08
 
 #define KPOOL_CANCEL_ALL		0x00000001U
 #define KPOOL_BURN_UNINTERRUPTIBLE	0x00000001U
@@ -290,12 +311,15 @@ struct kpool_ring_offsets {
  *
  * KPOOL_FEAT_WORK_QUIET: KPOOL_WORK_QUIET exists (a worker completes the
  * task it reports itself: no CQE).  Always with KPOOL_FEAT_CALL.
+ *
+ * KPOOL_FEAT_LINK: KPOOL_SQE_LINK exists (chains: see above).
  */
 #define KPOOL_FEAT_NODROP		0x00000001U
 #define KPOOL_FEAT_OWNER_CONTEXT	0x00000002U
 #define KPOOL_FEAT_INLINE		0x00000004U
 #define KPOOL_FEAT_CALL			0x00000008U
 #define KPOOL_FEAT_WORK_QUIET		0x00000010U
+#define KPOOL_FEAT_LINK			0x00000020U
 
 /*
  * KPOOL_IOC_SETUP: size the rings and the pool of a freshly opened file

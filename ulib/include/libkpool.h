@@ -383,6 +383,17 @@ static inline void kpool_sqe_set_async(struct kpool_sqe *sqe)
 	sqe->flags |= KPOOL_SQE_ASYNC;
 }
 
+/*
+ * Chain the next SQE to this one (KPOOL_FEAT_LINK): it starts only after
+ * this task succeeds, else completes with -ECANCELED (io_uring's
+ * IOSQE_IO_LINK).  Submit a chain in one kpool_submit() call: a chain
+ * ends at the last SQE a call takes.
+ */
+static inline void kpool_sqe_set_link(struct kpool_sqe *sqe)
+{
+	sqe->flags |= KPOOL_SQE_LINK;
+}
+
 /* Run the task on CPU @cpu (one the caller may run on). */
 static inline void kpool_sqe_set_cpu(struct kpool_sqe *sqe, __u32 cpu)
 {
