@@ -6,6 +6,10 @@
  *   kpool-D        READ into the arena; the ring API submits D and waits;
  *                  tasks run on the submitting CPU's workers (the default)
  *   kpool-unbound-D  the same with KPOOL_SQE_UNBOUND: any CPU's workers
+ *   kpool-crc-D    READ, then CRC32C of the block: the CRC32C tasks are
+ *                  submitted when the READs' CQEs are in (two round trips)
+ *   kpool-chain-crc-D  the same pairs as chains (KPOOL_SQE_LINK): one
+ *                  submit, and the CRC32C starts when its READ is done
  *   uring-D        io_uring READ, as the kernel chooses (inline if it can)
  *   uring-async-D  the same with IOSQE_ASYNC: always an io-wq worker
  *   libuv-D        uv_fs_read(), D in flight on libuv's thread pool
@@ -26,6 +30,26 @@
 
 static int data_fd = -1;
 static const char data_path[] = "/tmp/kpool-bench-read4k";
+static uint32_t block_crc[FILE_SIZE / BLOCK];	/* what CRC32C must say */
+
+static uint32_t crc32c(const void *data, size_t len)
+{
+	static uint32_t table[256];
+	const unsigned char *p = data;
+	uint32_t crc = ~0u;
+
+	if (!table[1])
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+			table[i] = c;
+		}
+	while (len--)
+		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
 
 static uint64_t offset_of(unsigned int thread, unsigned int i)
 {
@@ -54,6 +78,7 @@ static void make_file(void)
 			block[w] = off + w * 8;
 		if (pwrite(fd, block, BLOCK, (off_t)off) != BLOCK)
 			BENCH_DIE("read4k: cannot write %s\n", data_path);
+		block_crc[off / BLOCK] = crc32c(block, BLOCK);
 	}
 	free(block);
 	data_fd = fd;
@@ -99,6 +124,88 @@ static int kpool_unbound_run(struct bench_thread *t, unsigned int n)
 {
 	return bench_kpool_batches(t, n, kpool_prep_block_unbound,
 				   kpool_check_block);
+}
+
+/*
+ * ---- kpool: READ then CRC32C of each block, by the program or chained ----
+ * Task i is the pair; its time runs from its batch's start to the CRC32C's
+ * CQE.  user_data: i, with bit 32 set on the CRC32C.
+ */
+
+#define CRC_TAG		(1ull << 32)
+
+static void kpool_queue_crc(struct kpool_ring *ring, unsigned int i,
+			    unsigned int slot)
+{
+	struct kpool_sqe *sqe = kpool_get_sqe(ring);
+
+	kpool_prep_crc32c(sqe, slot * BLOCK, BLOCK, 0);
+	kpool_sqe_set_data(sqe, CRC_TAG | i);
+}
+
+static int kpool_crc_batches(struct bench_thread *t, unsigned int n, int chain)
+{
+	struct kpool_ring *ring = &((struct bench_kpool *)t->priv)->ring;
+	unsigned int done = 0, i;
+
+	while (done < n) {
+		unsigned int batch = n - done < t->depth ? n - done : t->depth;
+		unsigned int want = chain ? 2 * batch : batch, crcs = 0;
+		uint64_t t0 = bench_now();
+		struct kpool_cqe *cqe;
+
+		for (i = 0; i < batch; i++) {
+			struct kpool_sqe *sqe = kpool_get_sqe(ring);
+
+			kpool_prep_read(sqe, data_fd, i * BLOCK, BLOCK,
+					offset_of(t->id, done + i));
+			kpool_sqe_set_data(sqe, done + i);
+			if (chain) {
+				kpool_sqe_set_link(sqe);
+				kpool_queue_crc(ring, done + i, i);
+			}
+		}
+		while (crcs < batch) {
+			if (kpool_submit_and_wait(ring, want) < 0)
+				return -1;
+			want = 0;
+			while (!kpool_peek_cqe(ring, &cqe)) {
+				unsigned int task = (unsigned int)cqe->user_data;
+				uint64_t off = offset_of(t->id, task);
+
+				if (task - done >= batch)
+					return -1;
+				if (!(cqe->user_data & CRC_TAG)) {
+					if (cqe->res != BLOCK)
+						return -1;
+					if (!chain) {
+						kpool_queue_crc(ring, task, task - done);
+						want++;
+					}
+				} else if (cqe->res || cqe->aux != block_crc[off / BLOCK]) {
+					return -1;
+				} else {
+					t->lat[task] = bench_now() - t0;
+					crcs++;
+				}
+				kpool_cqe_seen(ring, cqe);
+			}
+			if (!want && crcs < batch)
+				want = 1;
+		}
+		done += batch;
+	}
+	return 0;
+}
+
+static int kpool_crc_run(struct bench_thread *t, unsigned int n)
+{
+	return kpool_crc_batches(t, n, 0);
+}
+
+static int kpool_chain_crc_run(struct bench_thread *t, unsigned int n)
+{
+	return kpool_crc_batches(t, n, 1);
 }
 
 /* ---- io_uring: task i reads into buffer `slot` ---- */
@@ -337,6 +444,8 @@ static const struct contender contenders[] = {
 	{ "kpool-1", 1, kpool_setup, kpool_run, bench_kpool_close },
 	{ "kpool-32", 32, kpool_setup, kpool_run, bench_kpool_close },
 	{ "kpool-unbound-32", 32, kpool_setup, kpool_unbound_run, bench_kpool_close },
+	{ "kpool-crc-32", 32, kpool_setup, kpool_crc_run, bench_kpool_close },
+	{ "kpool-chain-crc-32", 32, kpool_setup, kpool_chain_crc_run, bench_kpool_close },
 	{ "uring-1", 1, uring_setup, uring_run, bench_uring_close },
 	{ "uring-32", 32, uring_setup, uring_run, bench_uring_close },
 	{ "uring-async-1", 1, uring_setup, uring_async_run, bench_uring_close },

@@ -7,6 +7,10 @@
  * The file moves in 1 MiB chunks through 8 arena slots: a READ fills a
  * slot, a WRITE empties it, and as soon as a slot is empty the next READ
  * goes in, so reads and writes of different chunks are in flight at once.
+ * Each chunk's READ and WRITE are one chain (KPOOL_SQE_LINK): the WRITE
+ * starts when the READ has filled the slot, with no round trip through
+ * this program (a module without chains gets the WRITE after the READ's
+ * CQE instead).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +36,7 @@ struct copy {
 	__u64 next_read;		/* next chunk to read */
 	__u64 written;			/* chunks fully written */
 	unsigned char busy[SLOTS];	/* the slot holds a chunk */
+	int chains;			/* the module has KPOOL_FEAT_LINK */
 };
 
 static __u32 chunk_len(const struct copy *c, __u64 chunk)
@@ -39,6 +44,15 @@ static __u32 chunk_len(const struct copy *c, __u64 chunk)
 	__u64 left = c->size - chunk * CHUNK;
 
 	return left < CHUNK ? (__u32)left : CHUNK;
+}
+
+static void queue_write(struct copy *c, __u64 k)
+{
+	struct kpool_sqe *sqe = kpool_get_sqe(c->ring);
+
+	kpool_prep_write(sqe, c->out, (k % SLOTS) * CHUNK, chunk_len(c, k),
+			 k * CHUNK);
+	kpool_sqe_set_data(sqe, TAG(TAG_WRITE, k));
 }
 
 static void queue_reads(struct copy *c)
@@ -50,13 +64,19 @@ static void queue_reads(struct copy *c)
 	 * chunk is written, however the writes completed out of order.
 	 */
 	while (c->next_read < c->nchunks && !c->busy[c->next_read % SLOTS] &&
-	       (sqe = kpool_get_sqe(c->ring))) {
+	       kpool_sq_space_left(c->ring) >= 2) {
 		__u64 k = c->next_read++;
 
+		sqe = kpool_get_sqe(c->ring);
 		kpool_prep_read(sqe, c->in, (k % SLOTS) * CHUNK, chunk_len(c, k),
 				k * CHUNK);
 		kpool_sqe_set_data(sqe, TAG(TAG_READ, k));
 		c->busy[k % SLOTS] = 1;
+		if (c->chains) {
+			/* A short READ breaks the chain: the WRITE is cancelled. */
+			kpool_sqe_set_link(sqe);
+			queue_write(c, k);
+		}
 	}
 }
 
@@ -65,7 +85,6 @@ static int handle(struct copy *c, const struct kpool_cqe *cqe)
 {
 	int kind = cqe->user_data >> 56;
 	__u64 k = cqe->user_data & ((1ull << 56) - 1);
-	struct kpool_sqe *sqe;
 
 	if (cqe->res < 0)
 		return cqe->res;
@@ -76,13 +95,12 @@ static int handle(struct copy *c, const struct kpool_cqe *cqe)
 		c->busy[k % SLOTS] = 0;
 		return 0;
 	}
-	/* The chunk is in its slot: write it out from there. */
-	sqe = kpool_get_sqe(c->ring);
-	if (!sqe)
-		return -ENOSPC;	/* cannot happen: SQ holds twice the slots */
-	kpool_prep_write(sqe, c->out, (k % SLOTS) * CHUNK, chunk_len(c, k),
-			 k * CHUNK);
-	kpool_sqe_set_data(sqe, TAG(TAG_WRITE, k));
+	/*
+	 * The chunk is in its slot: write it out from there (its chain's
+	 * WRITE is on its way already).  The SQ holds two SQEs per slot.
+	 */
+	if (!c->chains)
+		queue_write(c, k);
 	return 0;
 }
 
@@ -158,6 +176,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c.ring = &ring;
+	c.chains = !!(ring.features & KPOOL_FEAT_LINK);
 	c.size = st.st_size;
 	c.nchunks = (c.size + CHUNK - 1) / CHUNK;
 	ret = copy_data(&c);
