@@ -53,7 +53,7 @@ EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
 .PHONY: all module lib selftests selftests-san examples fuzzer tools bench bench-bins check check-debug fuzz demo \
-	install clean ksrc
+	install install-module install-module-files clean ksrc
 
 all: module lib selftests examples fuzzer tools
 
@@ -205,6 +205,29 @@ install: lib $(PC_FILE) $(KPOOLSTAT)
 	install -m 644 uapi/linux/kpool.h $(DESTDIR)$(INCDIR)/linux/
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(KPOOLSTAT) $(DESTDIR)$(BINDIR)/
+
+# The module as a system installs it: kpool.ko under updates/ (depmod
+# runs), and the files around it (dist/): a udev rule making /dev/kpool
+# root:kpool 0660, a sysusers.d entry and, without DESTDIR, the group
+# itself, a modprobe.d file for the parameters, a modules-load.d entry.
+UDEVRULESDIR	?= /usr/lib/udev/rules.d
+SYSUSERSDIR	?= /usr/lib/sysusers.d
+MODLOADDIR	?= /usr/lib/modules-load.d
+MODPROBEDIR	?= /etc/modprobe.d
+
+install-module-files:
+	install -D -m 644 dist/60-kpool.rules $(DESTDIR)$(UDEVRULESDIR)/60-kpool.rules
+	install -D -m 644 dist/kpool.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/kpool.conf
+	install -D -m 644 dist/kpool.modules-load.conf $(DESTDIR)$(MODLOADDIR)/kpool.conf
+	install -D -m 644 dist/kpool.modprobe.conf $(DESTDIR)$(MODPROBEDIR)/kpool.conf
+
+install-module: module install-module-files
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=updates modules_install
+ifeq ($(DESTDIR),)
+	getent group kpool >/dev/null || groupadd --system kpool
+	-udevadm control --reload 2>/dev/null
+endif
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

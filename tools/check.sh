@@ -9,6 +9,9 @@
 # sparse (C=2) and no warning, and a dkms build in a private tree.
 # Guest: per kernel, boot, insmod, every selftest, rmmod, kernel log scan;
 # on 6.12 also the pool API's tests built with ASan+UBSan and with TSan.
+# And per kernel a guest that installs the module as a user does (dkms
+# install, modules-load.d, modprobe.d, sysusers.d, the udev rule) and uses
+# it as a member of the kpool group and as an outsider.
 #
 # Each host check counts as one result, each kselftest case as one.  The
 # last line is "N passed, N failed" (", N skipped" if any); it and the
@@ -122,6 +125,8 @@ for series in $KPOOL_SERIES; do
 	fi
 	step "module-w1-sparse-$kver" tools/build-module.sh "$kver" W=1 C=2 || continue
 	step "dkms-build-$kver" tools/dkms-check.sh "$kver"
+	# dkms install, modules-load.d, modprobe.d, sysusers.d, udev rule.
+	step "module-install-$kver" tools/module-install-check.sh "$kver"
 
 	also=
 	[ "$series" = 6.12 ] && also="$san/libpool_test.asan $san/libpool_test.tsan"

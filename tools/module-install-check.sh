@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the module the way a user does and use it, in a guest: "dkms
+# install" into a private tree (dkms-check.sh), "make install-module-files"
+# into a scratch root, then the guest (guest-install-check.sh) runs the
+# host's depmod, systemd-modules-load, modprobe, systemd-sysusers and
+# systemd-udevd on that root: the parameters come from modprobe.d, the
+# device gets the udev rule's owner, group and mode, a member of the group
+# runs a selftest and anyone else gets EACCES.  Nothing lands on the host.
+#   module-install-check.sh KVER
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kver=$1
+work=$KPOOL_BUILD/module-install-$kver
+root=$work/root
+rm -rf "$work" && mkdir -p "$root/lib/modules/$kver"
+
+KPOOL_DKMS_INSTALL=1 "$KPOOL_TOP/tools/dkms-check.sh" "$kver"
+cp -r "$KPOOL_BUILD/dkms-$kver/install/$kver/updates" "$root/lib/modules/$kver/"
+# What the kernel's own package puts there, for depmod.
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	[ -e "/lib/modules/$kver/$f" ] && cp "/lib/modules/$kver/$f" "$root/lib/modules/$kver/"
+done
+make -s -C "$KPOOL_TOP" install-module-files DESTDIR="$root"
+tar -cf "$work/install-root.tar" -C "$root" .
+
+KPOOL_RUN_NAME=install-$kver \
+KPOOL_RUN_FILES="$work/install-root.tar /bin/kmod /bin/udevadm /lib/systemd/systemd-udevd /lib/systemd/systemd-modules-load /bin/systemd-sysusers $KPOOL_TOP/tools/guest-install-check.sh" \
+KPOOL_RUN_EXTRA="sh /bin/guest-install-check.sh" \
+	"$KPOOL_TOP/tools/run-suite.sh" "$kver" "$KPOOL_BUILD/kmod-$kver/kmod/kpool.ko" nop_test
