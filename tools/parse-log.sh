@@ -28,6 +28,12 @@ splat='ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|run
 
 awk -v splat="$splat" -v tap="$tap" '
 function fail(msg) { failed++; print "FAIL: " msg }
+# Where a command that did not finish was: the test it had started (the
+# harness prints "#  RUN name" first) and how many results it gave.
+function where() {
+	return running != "" ? " (stopped in " running " after " seen " results)" : \
+		" (after " seen " results)"
+}
 function end_run(rc,   missing) {
 	if (!tap) {
 		if (rc == 0) passed++; else fail(run ": exited with status " rc)
@@ -38,8 +44,10 @@ function end_run(rc,   missing) {
 	if (plan < 0)
 		fail(run ": printed no TAP plan")
 	else if (missing > 0)
-		fail(run ": " missing " of " plan " results missing")
-	if (rc != 0 && run_failed == 0)
+		fail(run ": " missing " of " plan " results missing" where())
+	if (rc == 124)
+		fail(run ": killed by its time limit in the guest" where())
+	else if (rc != 0 && run_failed == 0)
 		fail(run ": exited with status " rc)
 	in_run = 0
 }
@@ -55,6 +63,7 @@ $0 ~ splat && !/^(ok|not ok) [0-9]+ / && !/^#/ { fail("kernel log: " $0); next }
 /^KPOOL-RUN-BEGIN /	{
 	if (in_run) fail(run ": did not end")
 	run = substr($0, 17); in_run = 1; plan = -1; seen = 0; run_failed = 0
+	running = ""
 	next
 }
 /^KPOOL-RUN-END /	{
@@ -63,16 +72,17 @@ $0 ~ splat && !/^(ok|not ok) [0-9]+ / && !/^#/ { fail("kernel log: " $0); next }
 	next
 }
 in_run && /^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; next }
+in_run && /^#  RUN / { running = $3; next }
 in_run && /^ok [0-9]+ / {
-	seen++
+	seen++; running = ""
 	if ($0 ~ /# SKIP/) skipped++; else passed++
 	next
 }
 in_run && /^not ok [0-9]+ / {
-	seen++; run_failed++; fail(run ": " $0); next
+	seen++; running = ""; run_failed++; fail(run ": " $0); next
 }
 END {
-	if (in_run) fail(run ": did not end (crash or hang)")
+	if (in_run) fail(run ": did not end (crash or hang)" where())
 	if (!up) fail("guest did not boot to /init")
 	else if (!insmod && failed == 0) fail("module was not loaded")
 	if (insmod && !rmmod) fail("module was not unloaded")

@@ -59,6 +59,12 @@ good | sed 's/^\[    2.2\].*/WARNING: ThreadSanitizer: data race (pid=446)/' | e
 good | sed 's/^\[    2.2\].*/ulib\/pool.c:9:3: runtime error: signed integer overflow/' | expect 1 ubsan
 # Stacks printed for failures fault injection asked for are no verdict.
 good | sed 's/^\[    2.2\].*/[    3.1]  ? lockdep_hardirqs_on_prepare+0x10d\/0x12a\n[    3.1] Call Trace:/' | expect 0 injected-failure-stack
+# A command the guest's timeout killed names the test it was in.
+good | sed -e 's/^ok 2 a.two.*/#  RUN           a.two .../' -e 's/RUN-END rc=0/RUN-END rc=124/' |
+	expect 1 per-command-timeout
+grep -q 'killed by its time limit in the guest (stopped in a.two after 1 results)' \
+	"$dir/per-command-timeout.out" ||
+	{ say "parse-log: a timeout does not say where: $(cat "$dir/per-command-timeout.out")"; bad=1; }
 grep -q . "$dir/good.out" && grep -q 'RESULT passed=1 failed=0 skipped=1' "$dir/good.out" ||
 	{ say "parse-log: good log miscounted: $(cat "$dir/good.out")"; bad=1; }
 exit $bad

@@ -5,7 +5,9 @@
  *   kpool-fuzz [--seed N] [--tasks N] [--seconds N] [--unpriv 1]
  *
  * Rounds of three kinds, chosen by the seed, until --tasks fuzzed tasks
- * have gone through (default 1000000) or --seconds have passed:
+ * have gone through (default 1000000), or with --seconds until that long
+ * has passed (with both, whichever comes first: a slower machine fuzzes
+ * fewer tasks instead of running over its time):
  *
  *  ioctl   every ioctl with random sizes, flags, reserved fields, bytes
  *          and wild pointers; random ioctl numbers; mmap at random
@@ -577,17 +579,19 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = 0, end, t0, next_report;
 	unsigned long want_tasks = 1000000, seconds = 0;
-	int i, unpriv = 0;
+	int i, unpriv = 0, tasks_given = 0;
 
 	for (i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--seed"))
+		if (!strcmp(argv[i], "--seed")) {
 			seed = strtoull(argv[i + 1], NULL, 0);
-		else if (!strcmp(argv[i], "--tasks"))
+		} else if (!strcmp(argv[i], "--tasks")) {
 			want_tasks = strtoul(argv[i + 1], NULL, 0);
-		else if (!strcmp(argv[i], "--seconds"))
+			tasks_given = 1;
+		} else if (!strcmp(argv[i], "--seconds")) {
 			seconds = strtoul(argv[i + 1], NULL, 0);
-		else if (!strcmp(argv[i], "--unpriv"))
+		} else if (!strcmp(argv[i], "--unpriv")) {
 			unpriv = !!strtoul(argv[i + 1], NULL, 0);
+		}
 	}
 	if (unpriv)
 		become_unprivileged();
@@ -605,7 +609,8 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	end = seconds ? t0 + seconds * 1000000000ull : UINT64_MAX;
 	next_report = t0 + 15000000000ull;
-	while (now_ns() < end && (seconds || st.tasks < want_tasks)) {
+	while (now_ns() < end &&
+	       ((seconds && !tasks_given) || st.tasks < want_tasks)) {
 		unsigned int kind = below(100);
 
 		if (now_ns() > next_report) {
