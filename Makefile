@@ -38,7 +38,7 @@ TEST_WARN := -Wall -Werror
 TEST_LIBS := -lnettle
 CPPFLAGS_ALL := -Iuapi -Iulib/include $(DEBUG_CPPFLAGS) $(CPPFLAGS)
 
-LIB_SRCS := ulib/ring.c ulib/pool.c ulib/bufpool.c
+LIB_SRCS := ulib/ring.c ulib/pool.c ulib/bufpool.c ulib/group.c
 LIB_HDRS := ulib/include/libkpool.h ulib/include/kpool_pool.h ulib/include/kpool_bufpool.h uapi/linux/kpool.h
 LIB_A	:= $(BUILD)/lib/libkpool.a
 LIB_SO	:= $(BUILD)/lib/libkpool.so.$(VERSION)
@@ -90,7 +90,7 @@ $(BUILD)/selftests/%: selftests/%.c $(TEST_HDRS) $(LIB_A) $(LIB_HDRS) $(HARNESS)
 # The library's own tests again under ASan+UBSan and under TSan, with the
 # library compiled in (sanitizers need dynamic linking: mkinitramfs.sh
 # packs the shared libraries).  Fewer stress tasks: TSan is slow in TCG.
-SAN_TESTS := libpool_test bufpool_test
+SAN_TESTS := libpool_test bufpool_test libgroup_test
 SAN_DIR	:= $(BUILD)/selftests-san
 SAN_BINS := $(foreach t,$(SAN_TESTS),$(SAN_DIR)/$(t).asan $(SAN_DIR)/$(t).tsan)
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -DSTRESS_TASKS_PER_THREAD=10000

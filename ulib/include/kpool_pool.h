@@ -542,6 +542,201 @@ int kpool_pool_set_eventfd(struct kpool_pool *pool, int efd);
 /* The data arena (NULL if none) and its size. */
 void *kpool_pool_arena(const struct kpool_pool *pool, size_t *size);
 
+/* ---- task groups ---- */
+
+/*
+ * A task group (Go's errgroup, pond's groups): tasks of one pool that the
+ * program waits for together, with the first error among them.
+ *
+ *	struct kpool_group_opts go = { .flags = KPOOL_GROUP_CANCEL_ON_ERROR };
+ *	struct kpool_group *g;
+ *	struct kpool_result r;
+ *
+ *	kpool_group_create(&g, pool, &go);
+ *	for (i = 0; i < n; i++)
+ *		kpool_group_submit_fn(g, work, &jobs[i], NULL);	(index i)
+ *	err = kpool_group_wait(g, KPOOL_WAIT_FOREVER);	(0, or the first error)
+ *	kpool_group_result(g, 3, &r);			(task 3's result)
+ *	kpool_group_destroy(g);
+ *
+ * A group is made of the pool's calls: each task is an ordinary task of
+ * the pool (capacity, queue, blocking or not, priorities and the pool's
+ * errors apply unchanged), submitted with a callback of the group's, which
+ * records the task's result, then runs the program's own callback (if
+ * given) with its argument, as the pool would, and only then counts the
+ * task as completed.  So once a wait returns, every callback of the
+ * group's tasks has returned.
+ *
+ * Indexes.  A submit that succeeds returns its task's index in the group
+ * (a batch gives its tasks consecutive indexes and says the first): the
+ * group's tasks are numbered 0, 1, 2, ... as their submits finish (each
+ * takes the next numbers once the pool has taken its tasks), so from one
+ * thread in the order of the calls, with no gaps (a submit that fails
+ * takes none).  kpool_group_result() reads a task's result by its index
+ * until the group is destroyed; so a group keeps a record (under 100
+ * bytes) per task until then, and is meant for one piece of work, not
+ * for a program's lifetime.
+ *
+ * The first error is the result of the first task whose completion the
+ * group saw with res < 0 (-ECANCELED and -ETIME included).  It stays: every
+ * later wait returns it.  A refused submit is the caller's error, not the
+ * group's: it records nothing.
+ *
+ * Submitting and waiting.  Submits may be made at any time, from any
+ * thread, the group's own tasks and callbacks included, also while another
+ * thread waits.  A wait returns at an instant when no task of the group
+ * is in flight and no submit into it is in progress.  So the tasks a
+ * callback or function of the group submits into it before returning
+ * (fan-out) are always waited for with it; a task another thread submits
+ * during a wait is waited for only if its submit began before that
+ * instant (as Go asks of Add: submit before the wait, or from the group's
+ * tasks).  A group stays usable after a wait: more submits, more waits.
+ *
+ * Closing.  When the pool is drained or shut down, the group's tasks
+ * complete as the pool's do (shutdown: -ECANCELED, or what they returned),
+ * so the group's waits return, and later submits fail with the pool's
+ * -ESHUTDOWN.  A group must not outlive its pool's use: after
+ * kpool_pool_destroy() only kpool_group_result(), kpool_group_counts() and
+ * kpool_group_destroy() may be called on it.
+ */
+struct kpool_group;
+
+/*
+ * On the group's first error, cancel its other tasks in flight (as
+ * kpool_pool_cancel() does: a waiting task completes with -ECANCELED, a
+ * running TIMEOUT, BURN or data op stops with it, a running function is
+ * told by kpool_task_cancelled()) and refuse later submits with
+ * -ECANCELED (Go's errgroup.WithContext).
+ */
+#define KPOOL_GROUP_CANCEL_ON_ERROR	0x00000001U
+/* deadline_ns is a CLOCK_MONOTONIC time, not a time from create. */
+#define KPOOL_GROUP_DEADLINE_ABS	0x00000002U
+
+struct kpool_group_opts {
+	unsigned int flags;		/* KPOOL_GROUP_* */
+	uint64_t deadline_ns;		/* the group's deadline; 0: none */
+};
+
+/*
+ * A new, empty group of tasks of @pool.  @opts may be NULL: no flags, no
+ * deadline.  The deadline is opts->deadline_ns after this call, or at that
+ * CLOCK_MONOTONIC time with KPOOL_GROUP_DEADLINE_ABS (one too far to
+ * represent never comes).  Each task submitted then gets the deadline
+ * min(its own, the time left until the group's): a task still waiting at
+ * the group's deadline completes with -ETIME without running, a running
+ * TIMEOUT, BURN or data op stops with -ETIME, a running function sees
+ * -ETIME from kpool_task_cancelled(); submits after it fail with -ETIME.
+ * A wait does not end at the deadline: it ends when the tasks have.
+ * Errors: EINVAL (@groupp or @pool NULL, unknown flags,
+ * KPOOL_GROUP_DEADLINE_ABS with deadline_ns 0), ENOMEM.
+ */
+int kpool_group_create(struct kpool_group **groupp, struct kpool_pool *pool,
+		       const struct kpool_group_opts *opts);
+
+/*
+ * Submit one task of the pool into the group, as kpool_pool_submit()
+ * would (@sqe filled by a kpool_prep_* helper, copied, its deadline_ns
+ * bounded by the group's): when it completes, its result is recorded and
+ * @done(@done_arg, result) runs, if @done is set.  Returns the task's
+ * index (>= 0).  kpool_prep_call() SQEs run functions, as with
+ * kpool_pool_submit().
+ * Errors: EINVAL (@group or @sqe NULL, a CANCEL sqe), ECANCELED (the group
+ * is cancelled), ETIME (the group's deadline has passed), EOVERFLOW
+ * (INT_MAX tasks), ENOMEM, and kpool_pool_submit()'s (EAGAIN, ESHUTDOWN).
+ */
+int kpool_group_submit(struct kpool_group *group, const struct kpool_sqe *sqe,
+		       kpool_callback_t done, void *done_arg);
+
+/*
+ * Submit @n tasks into the group with one kpool_pool_submit_batch(): task
+ * i is @sqes[i], its callback @done gets @args[i] (@args may be NULL).
+ * Returns how many were taken (1 .. n; it stops where the pool's batch
+ * stops), and *@first (if set) gets the index of the first: task i has
+ * index *@first + i.  0 for n == 0.  Errors with none taken: EINVAL
+ * (@group NULL, @sqes NULL with n > 0), and kpool_group_submit()'s.
+ */
+int kpool_group_submit_batch(struct kpool_group *group,
+			     const struct kpool_sqe *sqes, unsigned int n,
+			     kpool_callback_t done, void *const *args,
+			     unsigned int *first);
+
+/*
+ * Run @fn(@arg) as a task of the group, as kpool_pool_submit_fn() would:
+ * @opts (may be NULL) gives prio, deadline_ns (bounded by the group's)
+ * and the program's own callback done(done_arg, result), which runs after
+ * the group has recorded the result.  Returns the task's index (>= 0).
+ * Errors: EINVAL (@group or @fn NULL), kpool_group_submit()'s and
+ * kpool_pool_submit_fn()'s (EOPNOTSUPP, ...).
+ */
+int kpool_group_submit_fn(struct kpool_group *group, kpool_fn_t fn, void *arg,
+			  const struct kpool_fn_opts *opts);
+
+/*
+ * Wait until no task of the group is in flight (see "Submitting and
+ * waiting"), forever (KPOOL_WAIT_FOREVER) or at most @timeout_ns (0 only
+ * checks).  Returns 0 if no task failed, else the group's first error;
+ * -ETIMEDOUT if tasks were still in flight when the time passed (not
+ * -ETIME, which is what a task past its deadline returns): the tasks go
+ * on, and a later wait may still succeed.  Any number of threads may wait
+ * at once, any number of times.  In event-loop mode the wait runs the
+ * pool's completions itself (kpool_pool_process()), polling the pool's
+ * fd, so a single-threaded program can wait.  With more tasks to cancel
+ * than the pool takes cancels at once, the wait also sends the rest.
+ * Signals do not end the wait.  Not from a callback or function of the
+ * group's pool: it could wait for itself.
+ * Errors: EINVAL (@group NULL), ETIMEDOUT, and the first error.
+ */
+int kpool_group_wait(struct kpool_group *group, uint64_t timeout_ns);
+
+/*
+ * The result of the group's task @index, into *@result, once it has
+ * completed (its callback may still be running).  Any thread.
+ * Errors: EINVAL (@group or @result NULL), ENOENT (no task has that index
+ * yet), EINPROGRESS (the task has not completed).
+ */
+int kpool_group_result(struct kpool_group *group, unsigned int index,
+		       struct kpool_result *result);
+
+/*
+ * Cancel the group: every task of it in flight is cancelled as with
+ * KPOOL_GROUP_CANCEL_ON_ERROR, and later submits fail with -ECANCELED.
+ * Asynchronous, as kpool_pool_cancel() is: wait for the tasks to end.  A
+ * pool takes 16 cancels at once; the group sends the rest as earlier ones
+ * complete, from its tasks' completions and from kpool_group_wait().
+ * Idempotent.  Any thread, callbacks and functions included.
+ * Errors: EINVAL (@group NULL).
+ */
+int kpool_group_cancel(struct kpool_group *group);
+
+struct kpool_group_counts {
+	unsigned int submitted;	/* tasks taken: indexes 0 .. submitted - 1 */
+	unsigned int completed;	/* of them, with their result recorded */
+	unsigned int failed;	/* of them, with res < 0 */
+	int first_error;	/* the first error, 0: none */
+	int first_failed;	/* its task's index; -1: none (or its submit
+				 * has not returned yet) */
+	int cancelled;		/* 1: cancelled (an error, or kpool_group_cancel()) */
+};
+
+/*
+ * The group's counts, from one instant.  completed and failed may count a
+ * task whose submit has not returned yet (it completed first), so
+ * completed may briefly exceed submitted.  Any thread.
+ * Errors: EINVAL (@group or @c NULL).
+ */
+int kpool_group_counts(struct kpool_group *group,
+		       struct kpool_group_counts *c);
+
+/*
+ * Free the group and its results.  Refused with -EBUSY while a task of
+ * the group is in flight or a submit into it is in progress: nothing is
+ * freed, wait (or cancel, then wait) and destroy again; so a callback or
+ * function of the group cannot destroy it.  Once it returns 0 the handle
+ * is gone, and no other thread may touch it, as with free().  NULL: 0.
+ * The pool is not touched: groups may be destroyed before or after it.
+ */
+int kpool_group_destroy(struct kpool_group *group);
+
 #ifdef __cplusplus
 }
 #endif
