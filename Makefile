@@ -36,6 +36,10 @@ WARN	:= -Wall -Wextra -Werror -Wno-missing-field-initializers
 TEST_WARN := -Wall -Werror
 # The data tests check SHA-256 against an independent implementation.
 TEST_LIBS := -lnettle
+# liburcu (LGPL-2.1+; Debian's liburcu-dev): the pool layer's handle
+# registry and its RCU-read data, urcu-bp flavour (docs/library.md, "Where
+# liburcu is used and where not").  Everything that links libkpool.
+URCU_LIBS := -lurcu-cds -lurcu-bp -lurcu-common
 CPPFLAGS_ALL := -Iuapi -Iulib/include $(DEBUG_CPPFLAGS) $(CPPFLAGS)
 
 LIB_SRCS := ulib/ring.c ulib/pool.c ulib/bufpool.c ulib/group.c
@@ -72,7 +76,8 @@ $(LIB_A): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
 
 $(LIB_SO): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS)) ulib/libkpool.map
 	$(CC) -shared -Wl,-soname,libkpool.so.$(SONAME_MAJOR) \
-		-Wl,--version-script=ulib/libkpool.map -o $@ $(filter %.o,$^)
+		-Wl,--version-script=ulib/libkpool.map -o $@ $(filter %.o,$^) \
+		$(URCU_LIBS)
 	ln -sf $(notdir $@) $(BUILD)/lib/libkpool.so.$(SONAME_MAJOR)
 	ln -sf libkpool.so.$(SONAME_MAJOR) $(BUILD)/lib/libkpool.so
 
@@ -85,12 +90,12 @@ selftests: $(TESTS)
 $(BUILD)/selftests/%: selftests/%.c $(TEST_HDRS) $(LIB_A) $(LIB_HDRS) $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(CFLAGS) $(TEST_WARN) -static \
-		-pthread $< $(LIB_A) $(TEST_LIBS) -o $@
+		-pthread $< $(LIB_A) $(URCU_LIBS) $(TEST_LIBS) -o $@
 
 # The library's own tests again under ASan+UBSan and under TSan, with the
 # library compiled in (sanitizers need dynamic linking: mkinitramfs.sh
 # packs the shared libraries).  Fewer stress tasks: TSan is slow in TCG.
-SAN_TESTS := libpool_test bufpool_test libgroup_test
+SAN_TESTS := libpool_test bufpool_test libgroup_test libdestroy_test
 SAN_DIR	:= $(BUILD)/selftests-san
 SAN_BINS := $(foreach t,$(SAN_TESTS),$(SAN_DIR)/$(t).asan $(SAN_DIR)/$(t).tsan)
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -DSTRESS_TASKS_PER_THREAD=10000
@@ -103,18 +108,21 @@ selftests-san: $(SAN_BINS)
 $(SAN_DIR)/%.asan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_asan) \
-		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
+		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(URCU_LIBS) $(TEST_LIBS) \
+		-o $@
 
 $(SAN_DIR)/%.tsan: selftests/%.c $(SAN_SRCS) $(TEST_HDRS) $(LIB_HDRS) $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(SAN_CFLAGS) $(SAN_tsan) \
-		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(TEST_LIBS) -o $@
+		$(TEST_WARN) -pthread $< $(SAN_SRCS) $(URCU_LIBS) $(TEST_LIBS) \
+		-o $@
 
 examples: $(EXAMPLES)
 
 $(BUILD)/examples/%: examples/%.c $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) \
+		$(URCU_LIBS) -o $@
 
 # Benchmarks: each contender's own library, from Debian's packages
 # (tools/setup-host.sh --bench), linked dynamically; libkpool statically.
@@ -128,18 +136,21 @@ bench-bins: $(BENCH_BINS)
 $(BUILD)/bench/bench-%: bench/%.c bench/bench.h bench/rings.h bench/ptpool.h $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $$(pkg-config --cflags $(BENCH_PKGS)) $(CFLAGS) \
-		$(WARN) -pthread $< $(LIB_A) $$(pkg-config --libs $(BENCH_PKGS)) -o $@
+		$(WARN) -pthread $< $(LIB_A) $(URCU_LIBS) \
+		$$(pkg-config --libs $(BENCH_PKGS)) -o $@
 
 $(BUILD)/bench/submitters: bench/submitters.c bench/bench.h $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) \
+		$(URCU_LIBS) -o $@
 
 FUZZER	:= $(BUILD)/tools/kpool-fuzz
 fuzzer: $(FUZZER)
 
 $(FUZZER): tools/fuzz/kpool-fuzz.c $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static -pthread $< $(LIB_A) \
+		$(URCU_LIBS) -o $@
 
 # The command-line tools installed with the library: kpoolstat (only libc;
 # static like the selftests, so the guest needs only the binary).
@@ -188,7 +199,9 @@ $(PC_FILE): Makefile dkms.conf
 		'includedir=$(INCDIR)' '' 'Name: kpool' \
 		'Description: kernel-backed task pool: ring and pool API for /dev/kpool' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lkpool' \
-		'Libs.private: -pthread' 'Cflags: -I$${includedir}' >$@
+		'Libs.private: -pthread' \
+		'Requires.private: liburcu-bp liburcu-cds' \
+		'Cflags: -I$${includedir}' >$@
 
 # Always rebuilt: PREFIX and LIBDIR go into it.
 .PHONY: $(PC_FILE)

@@ -12,7 +12,10 @@ trap 'rm -rf "$dest"' EXIT
 make -s install DESTDIR="$dest" PREFIX=/usr/local >/dev/null
 lib=$dest/usr/local/lib
 
+# The installed kpool.pc first; liburcu's (Requires.private) from the system.
 export PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$lib/pkgconfig
+PKG_CONFIG_PATH=$(pkg-config --variable pc_path pkg-config)
+export PKG_CONFIG_PATH
 flags=$(pkg-config --cflags --libs kpool)
 say "install-check: pkg-config --cflags --libs kpool: $flags"
 # shellcheck disable=SC2086
@@ -21,7 +24,8 @@ ${CC:-cc} -Wall -Wextra -Werror examples/kpool-crc.c $flags -o "$dest/kpool-crc"
 # The binary needs the soname, and runs against the installed copy.
 readelf -d "$dest/kpool-crc" | grep -q 'NEEDED.*\[libkpool.so.0\]' ||
 	die "kpool-crc does not need libkpool.so.0"
-LD_LIBRARY_PATH=$lib ldd "$dest/kpool-crc" | grep -q "$lib/libkpool.so.0" ||
+# (Not ldd | grep -q: grep leaving early fails the pipe under pipefail.)
+grep -q "$lib/libkpool.so.0" <<<"$(LD_LIBRARY_PATH=$lib ldd "$dest/kpool-crc")" ||
 	die "kpool-crc does not resolve to the installed libkpool"
 out=$(LD_LIBRARY_PATH=$lib "$dest/kpool-crc" /dev/null 2>&1) || true
 grep -q 'no pool: error -2\|tasks' <<<"$out" || die "kpool-crc did not run: $out"

@@ -13,6 +13,7 @@ pkgs=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.12
 	sparse dkms nettle-dev pkgconf
+	liburcu-dev
 )
 # make bench: the contenders' libraries, strace to count syscalls, gnuplot.
 [ "${1:-}" = --bench ] &&

@@ -49,6 +49,23 @@
  * future: one relaxed add per future submitted and one per release, and
  * nothing per task.  At exit a destructor reads the environment and, if
  * asked, reports what the list still holds.
+ *
+ * Handles (liburcu, urcu-bp flavour: a library cannot ask its callers to
+ * register their threads).  Every live pool is in kp_handles, a lock-free
+ * RCU hash table keyed by the pointer value.  A public call never
+ * dereferences its pool argument before finding it there: kp_get() looks
+ * it up inside an RCU read-side section and, still inside it, counts the
+ * call in pool->calls[] (a word per thread, of 16); kp_put() uncounts it
+ * when the call returns.  So the read-side section is a few loads long
+ * and never spans a syscall that may wait, a callback or a sleep: calls
+ * that block (a submit waiting for room, drain, wait_idle, a future
+ * wait) block holding a count, not the read lock.  Destroy takes the pool out of the table
+ * first (later calls get -EBADF), shuts it down (which wakes every
+ * blocked call: they fail or return), waits a grace period (after which
+ * no call that found the pool is still about to count itself), then for
+ * the counts to drain, and only then frees it.  The census's pointer to
+ * its pool is RCU-read too (future waits reach their event-loop pool
+ * through it), and so is the eventfd (kp_signal_eventfd()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,7 +83,35 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <urcu-bp.h>
+#include <urcu/rculfhash.h>
 #include "kpool_pool.h"
+
+/*
+ * ThreadSanitizer does not see liburcu's grace periods (its code is not
+ * instrumented, and its barriers are inline assembly).  Where the library
+ * relies on one for more than memory it frees (a file descriptor the
+ * program may close once a call returns), a read-side section ends with
+ * kp_tsan_release() and the updater follows synchronize with
+ * kp_tsan_acquire() on the same address, one no atomic touches (an
+ * atomic store there would overwrite what the readers released): the
+ * order RCU guarantees, told to TSan.  Nothing in other builds.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define KP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KP_TSAN 1
+#endif
+#endif
+#ifdef KP_TSAN
+#include <sanitizer/tsan_interface.h>
+#define kp_tsan_release(p)	__tsan_release((void *)(p))
+#define kp_tsan_acquire(p)	__tsan_acquire((void *)(p))
+#else
+#define kp_tsan_release(p)	do { } while (0)
+#define kp_tsan_acquire(p)	do { } while (0)
+#endif
 
 #define KP_CTRL_SLOTS	16		/* cancels in flight at once */
 #define KP_REAP_BATCH	64		/* CQEs copied out per lock */
@@ -107,7 +152,8 @@ struct kpool_future {
 	uint32_t refs;			/* the program's and the task's */
 	struct kpool_result result;
 	uint64_t id;
-	struct kpool_pool *loop;	/* event-loop pool: the wait reaps */
+	struct kpool_pool *loop;	/* event-loop pool: the wait reaps; only
+					 * compared: see kp_loop_get() */
 	struct kp_census *census;	/* its pool's: counts it until released */
 };
 
@@ -121,11 +167,25 @@ struct kpool_future {
  */
 struct kp_aligned kp_census {
 	struct kp_census *prev, *next;	/* L */
-	struct kpool_pool *pool;	/* L: NULL once destroy begins */
+	struct kpool_pool *pool;	/* L, RCU: NULL once destroy begins */
 	uint64_t serial;		/* pools created before it, + 1 */
 	pid_t pid;			/* its creator: a fork's child skips it */
 	int fd;
+	int pool_ref;			/* L: the pool's reference is in refs */
 	uint32_t refs;			/* atomic: the pool's, one per future */
+};
+
+/*
+ * Public calls in progress on a pool, counted per thread in one of
+ * KP_CALL_SHARDS words on cache lines of their own, so that threads
+ * calling at once do not pass a line between them twice a call.
+ * KP_DYING is added to each once destroy waits for them.
+ */
+#define KP_CALL_SHARDS	16
+#define KP_DYING	0x80000000U
+
+struct kp_aligned kp_calls {
+	uint32_t n;
 };
 
 struct kpool_pool {
@@ -135,6 +195,9 @@ struct kpool_pool {
 	uint32_t *ready;		/* per SQ slot: index + 1 once written */
 	struct kp_task *tasks;
 	struct kp_census *census;	/* set at create, then read-only */
+	struct cds_lfht_node handle;	/* in kp_handles, create to destroy */
+
+	struct kp_calls calls[KP_CALL_SHARDS];	/* kp_get(): see there */
 
 	/* Submission side, written by every submitter. */
 	kp_aligned uint32_t inflight;	/* tasks admitted, not yet completed */
@@ -159,8 +222,10 @@ struct kpool_pool {
 	uint32_t idle_waiters;		/* in kpool_pool_wait_idle() */
 	uint64_t completed;
 	uint64_t full, closed_count, waited;
-	pthread_mutex_t eventfd_lock;	/* no write to a detached eventfd */
-	int eventfd;
+	int eventfd;			/* RCU: see kp_signal_eventfd() */
+#ifdef KP_TSAN
+	uint64_t eventfd_gp;		/* kp_tsan_*(): apart from eventfd */
+#endif
 	int stop_efd;
 	int stop;
 	unsigned int nr_threads;
@@ -258,6 +323,11 @@ static int kp_futex_wait(uint32_t *word, uint32_t val, uint64_t deadline)
 	return 0;
 }
 
+static void kp_futex_wake(uint32_t *word, unsigned int n)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+		n > INT_MAX ? INT_MAX : (int)n, NULL, NULL, 0);
+}
 
 static unsigned int kp_roundup_pow2(unsigned int v)
 {
@@ -266,6 +336,214 @@ static unsigned int kp_roundup_pow2(unsigned int v)
 	while (p < v && p < (1U << 30))
 		p <<= 1;
 	return p;
+}
+
+/* ---- handles: the registry of live pools ---- */
+
+/*
+ * kp_handles: every live pool, by its address.  Made by the first create
+ * and kept for the life of the process (no call may meet a table being
+ * freed).  A fixed number of buckets, no resizing: resizing would start a
+ * liburcu worker thread in every program, for a table that holds a few
+ * pools; past KP_HANDLE_BUCKETS pools, chains grow by one per bucket
+ * per KP_HANDLE_BUCKETS pools more.
+ */
+#define KP_HANDLE_BUCKETS	1024
+
+static struct cds_lfht *kp_handles;		/* set once, then read-only */
+static pthread_mutex_t kp_handles_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The table, made at the first call: NULL if it cannot be (ENOMEM). */
+static struct cds_lfht *kp_handles_table(void)
+{
+	struct cds_lfht *ht = kp_load(&kp_handles);
+
+	if (ht)
+		return ht;
+	pthread_mutex_lock(&kp_handles_lock);
+	ht = kp_handles;
+	if (!ht) {
+		ht = cds_lfht_new_flavor(KP_HANDLE_BUCKETS, KP_HANDLE_BUCKETS,
+					 KP_HANDLE_BUCKETS, 0, &urcu_bp_flavor,
+					 NULL);
+		/*
+		 * A fork while another thread is inside a read-side section
+		 * would leave the child a reader that never ends, and every
+		 * grace period there would wait for it: liburcu-bp prunes the
+		 * child's registry if told about forks.
+		 */
+		if (ht && pthread_atfork(urcu_bp_before_fork,
+					 urcu_bp_after_fork_parent,
+					 urcu_bp_after_fork_child)) {
+			cds_lfht_destroy(ht, NULL);
+			ht = NULL;
+		}
+		if (ht)
+			kp_store(&kp_handles, ht);
+	}
+	pthread_mutex_unlock(&kp_handles_lock);
+	return ht;
+}
+
+/* Mix the bits of an address: the table splits its chains by the hash. */
+static unsigned long kp_handle_hash(const void *handle)
+{
+	uint64_t h = (uintptr_t)handle;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (unsigned long)h;
+}
+
+/* The node is @key's: compares addresses, reads nothing. */
+static int kp_handle_match(struct cds_lfht_node *node, const void *key)
+{
+	return (const void *)caa_container_of(node, struct kpool_pool,
+					      handle) == key;
+}
+
+/* In a read-side section: the live pool at @handle, or NULL. */
+static struct kpool_pool *kp_lookup(const struct kpool_pool *handle)
+{
+	struct cds_lfht *ht = kp_load(&kp_handles);
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	if (!ht)
+		return NULL;	/* no pool was ever created */
+	cds_lfht_lookup(ht, kp_handle_hash(handle), kp_handle_match, handle,
+			&iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return node ? caa_container_of(node, struct kpool_pool, handle) : NULL;
+}
+
+/* This thread's word of every pool's calls[]: given round robin. */
+static __thread uint32_t kp_shard;		/* index + 1; 0: none yet */
+static uint32_t kp_shards_given;
+
+static uint32_t *kp_calls_word(struct kpool_pool *pool)
+{
+	uint32_t s = kp_shard;
+
+	if (!s) {
+		s = __atomic_fetch_add(&kp_shards_given, 1, __ATOMIC_RELAXED) %
+		    KP_CALL_SHARDS + 1;
+		kp_shard = s;
+	}
+	return &pool->calls[s - 1].n;
+}
+
+/*
+ * Count a call on @pool, found in a read-side section that is still
+ * open: destroy's grace period then sees the count (see kp_wait_calls()).
+ * Relaxed: the count is only ever waited on after a grace period, and
+ * kp_put()'s release orders the call's accesses before the free.  The
+ * call's kp_put() is made by the same thread, on the same word.
+ */
+static void kp_hold(struct kpool_pool *pool)
+{
+	__atomic_add_fetch(kp_calls_word(pool), 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The start of every public call on a pool: the live pool at @handle,
+ * held until kp_put(); NULL (the call fails with -EBADF) if @handle is
+ * not a live pool: destroyed, being destroyed, or never created.
+ * Nothing at @handle is read before the table says it is a pool.
+ */
+static struct kpool_pool *kp_get(const struct kpool_pool *handle)
+{
+	struct kpool_pool *pool;
+
+	urcu_bp_read_lock();
+	pool = kp_lookup(handle);
+	if (pool)
+		kp_hold(pool);
+	urcu_bp_read_unlock();
+	return pool;
+}
+
+/*
+ * The end of a call: the last one out while destroy waits wakes it.  The
+ * wake may come after destroy has seen the count and freed the pool: a
+ * private futex wake only names the address, and a spurious wake of
+ * whatever waits there later is harmless (every wait here loops).
+ */
+static void kp_put(struct kpool_pool *pool)
+{
+	uint32_t *word = kp_calls_word(pool);
+
+	if (__atomic_sub_fetch(word, 1, __ATOMIC_RELEASE) == KP_DYING)
+		kp_futex_wake(word, 1);
+}
+
+/*
+ * A public call on @handle: @expr runs with `pool` the live pool, held,
+ * and gives the call's result; -EBADF if @handle is no live pool.
+ */
+#define KP_CALL(handle, expr) ({					\
+	struct kpool_pool *pool = kp_get(handle);			\
+	int kp_ret_ = -EBADF;						\
+									\
+	if (pool) {							\
+		kp_ret_ = (expr);					\
+		kp_put(pool);						\
+	}								\
+	kp_ret_;							\
+})
+
+/* A created pool becomes reachable through its handle: 0 or -ENOMEM. */
+static int kp_publish_handle(struct kpool_pool *pool)
+{
+	struct cds_lfht *ht = kp_handles_table();
+
+	if (!ht)
+		return -ENOMEM;
+	cds_lfht_node_init(&pool->handle);
+	urcu_bp_read_lock();
+	cds_lfht_add(ht, kp_handle_hash(pool), &pool->handle);
+	urcu_bp_read_unlock();
+	return 0;
+}
+
+/*
+ * Destroy's first step: take @handle out of the table, so that calls from
+ * now on fail with -EBADF.  The live pool, or NULL if @handle was none,
+ * or another destroy took it first.
+ */
+static struct kpool_pool *kp_unpublish(struct kpool_pool *handle)
+{
+	struct kpool_pool *pool;
+
+	urcu_bp_read_lock();
+	pool = kp_lookup(handle);
+	if (pool && cds_lfht_del(kp_handles, &pool->handle))
+		pool = NULL;	/* a racing destroy removed it */
+	urcu_bp_read_unlock();
+	return pool;
+}
+
+/*
+ * Destroy's last wait, @pool out of the table and shut down: after a
+ * grace period no call can still be between finding it and counting
+ * itself, so the counts only go down.  The calls left were woken by the
+ * shutdown (or never blocked): wait until they return, word by word.
+ */
+static void kp_wait_calls(struct kpool_pool *pool)
+{
+	uint32_t *word, calls;
+	unsigned int i;
+
+	urcu_bp_synchronize_rcu();
+	for (i = 0; i < KP_CALL_SHARDS; i++) {
+		word = &pool->calls[i].n;
+		calls = __atomic_add_fetch(word, KP_DYING, __ATOMIC_ACQ_REL);
+		while (calls != KP_DYING) {
+			kp_futex_wait(word, calls, UINT64_MAX);
+			calls = kp_load(word);
+		}
+	}
 }
 
 /* ---- task records: a lock-free stack, tagged against ABA ---- */
@@ -321,12 +599,6 @@ static int kp_try_admit(uint32_t *count, uint32_t limit)
 					      __ATOMIC_SEQ_CST,
 					      __ATOMIC_RELAXED));
 	return 0;
-}
-
-static void kp_futex_wake(uint32_t *word, unsigned int n)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
-		n > INT_MAX ? INT_MAX : (int)n, NULL, NULL, 0);
 }
 
 /* @n slots were freed: wake as many blocked submitters, if any wait. */
@@ -565,24 +837,25 @@ static int kp_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 			       KPOOL_WAIT_FOREVER);
 }
 
-int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
+int kpool_pool_submit(struct kpool_pool *handle, const struct kpool_sqe *sqe,
 		      kpool_callback_t fn, void *arg, uint64_t *id)
 {
-	return kp_submit(pool, sqe, KP_CALLBACK, fn, arg, NULL, id);
+	return KP_CALL(handle, kp_submit(pool, sqe, KP_CALLBACK, fn, arg,
+					 NULL, id));
 }
 
-int kpool_pool_submit_timeout(struct kpool_pool *pool,
+int kpool_pool_submit_timeout(struct kpool_pool *handle,
 			      const struct kpool_sqe *sqe, kpool_callback_t fn,
 			      void *arg, uint64_t timeout_ns, uint64_t *id)
 {
-	return kp_submit_timed(pool, sqe, KP_CALLBACK, fn, arg, NULL, id,
-			       timeout_ns);
+	return KP_CALL(handle, kp_submit_timed(pool, sqe, KP_CALLBACK, fn, arg,
+					       NULL, id, timeout_ns));
 }
 
-int kpool_pool_submit_batch(struct kpool_pool *pool,
-			    const struct kpool_sqe *sqes, unsigned int n,
-			    kpool_callback_t fn, void *const *args,
-			    uint64_t *ids)
+static int kp_submit_batch(struct kpool_pool *pool,
+			   const struct kpool_sqe *sqes, unsigned int n,
+			   kpool_callback_t fn, void *const *args,
+			   uint64_t *ids)
 {
 	unsigned int i;
 	int err = 0;
@@ -608,9 +881,19 @@ int kpool_pool_submit_batch(struct kpool_pool *pool,
 	return i ? (int)i : err;
 }
 
-int kpool_pool_submit_future(struct kpool_pool *pool,
-			     const struct kpool_sqe *sqe,
-			     struct kpool_future **futurep)
+int kpool_pool_submit_batch(struct kpool_pool *handle,
+			    const struct kpool_sqe *sqes, unsigned int n,
+			    kpool_callback_t fn, void *const *args,
+			    uint64_t *ids)
+{
+	return KP_CALL(handle, kp_submit_batch(pool, sqes, n, fn, args, ids));
+}
+
+static void kp_census_put(struct kp_census *c);
+
+static int kp_submit_future(struct kpool_pool *pool,
+			    const struct kpool_sqe *sqe,
+			    struct kpool_future **futurep)
 {
 	struct kpool_future *f = calloc(1, sizeof(*f));
 	int err;
@@ -621,15 +904,27 @@ int kpool_pool_submit_future(struct kpool_pool *pool,
 	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
 		f->loop = pool;
 	f->census = pool->census;
+	/*
+	 * Counted before the task exists: a destroy racing this call drops
+	 * the pool's own census reference only after the call has returned
+	 * (kp_census_drop_pool()), so the census is there to count in.
+	 */
+	kp_count(&f->census->refs);
 	err = kp_submit(pool, sqe, KP_FUTURE, NULL, NULL, f, NULL);
 	if (err) {
+		kp_census_put(f->census);
 		free(f);
 		return err;
 	}
-	/* Destroy waits for no future: it cannot race this. */
-	kp_count(&f->census->refs);
 	*futurep = f;
 	return 0;
+}
+
+int kpool_pool_submit_future(struct kpool_pool *handle,
+			     const struct kpool_sqe *sqe,
+			     struct kpool_future **futurep)
+{
+	return KP_CALL(handle, kp_submit_future(pool, sqe, futurep));
 }
 
 static int kp_submit_control(struct kpool_pool *pool, uint64_t target,
@@ -669,14 +964,14 @@ static int kp_submit_control(struct kpool_pool *pool, uint64_t target,
 	return 0;
 }
 
-int kpool_pool_cancel(struct kpool_pool *pool, uint64_t id)
+int kpool_pool_cancel(struct kpool_pool *handle, uint64_t id)
 {
-	return kp_submit_control(pool, id, 0);
+	return KP_CALL(handle, kp_submit_control(pool, id, 0));
 }
 
-int kpool_pool_cancel_all(struct kpool_pool *pool)
+int kpool_pool_cancel_all(struct kpool_pool *handle)
 {
-	return kp_submit_control(pool, 0, KPOOL_CANCEL_ALL);
+	return KP_CALL(handle, kp_submit_control(pool, 0, KPOOL_CANCEL_ALL));
 }
 
 /* ---- the census: the process's pools and futures, for the leak check ---- */
@@ -692,6 +987,7 @@ static struct kp_census *kp_census_new(void)
 	if (c) {
 		memset(c, 0, sizeof(*c));
 		c->refs = 1;
+		c->pool_ref = 1;
 		c->pid = getpid();
 	}
 	return c;
@@ -711,29 +1007,55 @@ static void kp_census_add(struct kp_census *c, struct kpool_pool *pool)
 	pthread_mutex_unlock(&kp_census_lock);
 }
 
-/* Drop the pool's reference or a future's: the last one frees @c. */
-static void kp_census_put(struct kp_census *c)
+static void kp_census_unlink_locked(struct kp_census *c)
 {
-	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL))
-		return;
-	pthread_mutex_lock(&kp_census_lock);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		kp_census_head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+}
+
+/* Drop a future's reference: the last one frees @c. */
+static void kp_census_put(struct kp_census *c)
+{
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_lock(&kp_census_lock);
+	kp_census_unlink_locked(c);
 	pthread_mutex_unlock(&kp_census_lock);
 	free(c);
 }
 
-/* Destroy begins: the report no longer looks at the pool itself. */
+/*
+ * Destroy's end, the pool about to be freed: drop its reference, under
+ * the lock, so that the report never counts it as a future.
+ */
+static void kp_census_drop_pool(struct kp_census *c)
+{
+	int last;
+
+	pthread_mutex_lock(&kp_census_lock);
+	c->pool_ref = 0;
+	last = !__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+	if (last)
+		kp_census_unlink_locked(c);
+	pthread_mutex_unlock(&kp_census_lock);
+	if (last)
+		free(c);
+}
+
+/*
+ * Destroy begins: the report no longer looks at the pool itself, and
+ * future waits no longer reach it (kp_loop_get()).  The pool's reference
+ * is dropped when it is freed: calls still in progress may count futures.
+ */
 static void kp_census_retire(struct kp_census *c)
 {
 	pthread_mutex_lock(&kp_census_lock);
-	c->pool = NULL;
+	__atomic_store_n(&c->pool, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&kp_census_lock);
-	kp_census_put(c);
 }
 
 /* ---- waking threads that wait on more than one thing ---- */
@@ -867,6 +1189,27 @@ static void kp_future_put(struct kpool_future *f)
 
 static int kp_serve_and_reap(struct kpool_pool *pool, unsigned int max);
 
+/*
+ * The event-loop pool of @f, held as a call holds it (kp_put() when
+ * done); NULL if @f's pool has completion threads, or is being destroyed
+ * (its destroy completes @f).  Reached through the census, which lives as
+ * long as @f, and whose pointer destroy clears before its grace period:
+ * so never a pool freed, nor a later pool at the same address.
+ */
+static struct kpool_pool *kp_loop_get(const struct kpool_future *f)
+{
+	struct kpool_pool *pool;
+
+	if (!f->loop)
+		return NULL;
+	urcu_bp_read_lock();
+	pool = __atomic_load_n(&f->census->pool, __ATOMIC_ACQUIRE);
+	if (pool)
+		kp_hold(pool);
+	urcu_bp_read_unlock();
+	return pool;
+}
+
 /* The index of the first of @futures that is ready, else @n. */
 static unsigned int kp_first_ready(struct kpool_future *const *futures,
 				   unsigned int n)
@@ -881,8 +1224,8 @@ static unsigned int kp_first_ready(struct kpool_future *const *futures,
 
 /*
  * Run the completions of the event-loop pools of @futures not yet ready
- * (nobody else reaps them); how many such futures there are.  A future
- * not ready means its task is in flight, so its pool is not destroyed.
+ * (nobody else reaps them); how many such futures there are.  A pool
+ * being destroyed is reaped by its destroy, which completes the future.
  */
 static unsigned int kp_reap_loops(struct kpool_future *const *futures,
 				  unsigned int n)
@@ -891,13 +1234,17 @@ static unsigned int kp_reap_loops(struct kpool_future *const *futures,
 	unsigned int i, loops = 0;
 
 	for (i = 0; i < n; i++) {
-		loop = futures[i]->loop;
-		if (!loop || kp_load(&futures[i]->ready))
+		if (!futures[i]->loop || kp_load(&futures[i]->ready))
 			continue;
 		loops++;
-		if (loop != last)	/* futures of one pool: reap it once */
+		if (futures[i]->loop == last)	/* one pool: reap it once */
+			continue;
+		last = futures[i]->loop;
+		loop = kp_loop_get(futures[i]);
+		if (loop) {
 			kp_serve_and_reap(loop, 0);
-		last = loop;
+			kp_put(loop);
+		}
 	}
 	return loops;
 }
@@ -918,8 +1265,9 @@ static int kp_wait_any(struct kpool_future *const *futures, unsigned int n,
 		       uint64_t deadline, unsigned int *index)
 {
 	struct pollfd stack[KP_ANY_STACK + 1], *pfd = NULL;
+	struct kpool_pool *held_stack[KP_ANY_STACK], **held = NULL;
 	struct kp_poller poller = { .efd = -1 };
-	struct kpool_pool *last = NULL;
+	struct kpool_pool *last = NULL, *loop;
 	unsigned int i, nfd = 0;
 	int err, counted = 0;
 	uint32_t seq;
@@ -955,19 +1303,38 @@ static int kp_wait_any(struct kpool_future *const *futures, unsigned int n,
 			err = -ETIME;
 			break;
 		}
-		/* The first time we must sleep: list the fds to poll. */
-		pfd = i <= KP_ANY_STACK ? stack : calloc(i + 1, sizeof(*pfd));
-		if (!pfd) {
-			err = -ENOMEM;
-			break;
+		/*
+		 * The first time we must sleep: list the fds to poll, holding
+		 * their pools until we return (a destroy meanwhile completes
+		 * our futures first, then waits for us).  A pool being
+		 * destroyed is not polled: its destroy pokes us.
+		 */
+		if (i <= KP_ANY_STACK) {
+			pfd = stack;
+			held = held_stack;
+		} else {
+			pfd = calloc(i + 1, sizeof(*pfd));
+			held = calloc(i, sizeof(*held));
+			if (!pfd || !held) {
+				free(pfd);
+				free(held);
+				pfd = NULL;
+				held = NULL;
+				err = -ENOMEM;
+				break;
+			}
 		}
 		for (i = 0; i < n; i++) {
 			if (!futures[i]->loop || futures[i]->loop == last ||
 			    kp_load(&futures[i]->ready))
 				continue;
 			last = futures[i]->loop;
+			loop = kp_loop_get(futures[i]);
+			if (!loop)
+				continue;
+			held[nfd] = loop;
 			pfd[nfd++] = (struct pollfd){
-				.fd = last->ring.fd, .events = POLLIN,
+				.fd = loop->ring.fd, .events = POLLIN,
 			};
 		}
 		kp_poller_add(&poller);
@@ -979,8 +1346,12 @@ static int kp_wait_any(struct kpool_future *const *futures, unsigned int n,
 	if (counted)
 		kp_add(&kp_any_waiters, -1);
 	kp_poller_del(&poller);
-	if (pfd != stack)
+	for (i = 0; i < nfd; i++)
+		kp_put(held[i]);
+	if (pfd != stack) {
 		free(pfd);
+		free(held);
+	}
 	return err;
 }
 
@@ -1240,17 +1611,28 @@ static int kp_serve_and_reap(struct kpool_pool *pool, unsigned int max)
 	return kp_reap(pool, max);
 }
 
+/*
+ * Signal the program's eventfd, if it set one.  The fd is RCU data:
+ * read and written to inside a read-side section, and
+ * kpool_pool_set_eventfd() waits a grace period after replacing it, so
+ * once that returns no write to the old one is under way.  The completion
+ * threads and the workers (quiet completions) signal without a lock: none
+ * sleeps on another's write() (the kernel orders the writes anyway).
+ */
 static void kp_signal_eventfd(struct kpool_pool *pool)
 {
 	uint64_t one = 1;
+	int fd;
 
 	if (__atomic_load_n(&pool->eventfd, __ATOMIC_RELAXED) < 0)
 		return;
-	pthread_mutex_lock(&pool->eventfd_lock);
-	if (pool->eventfd >= 0 && write(pool->eventfd, &one, sizeof(one)) < 0) {
+	urcu_bp_read_lock();
+	fd = kp_load(&pool->eventfd);	/* pairs with kp_set_eventfd()'s */
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
 		/* A full eventfd (2^64 - 2) is already signalled. */
 	}
-	pthread_mutex_unlock(&pool->eventfd_lock);
+	kp_tsan_release(&pool->eventfd_gp);
+	urcu_bp_read_unlock();
 }
 
 static void *kp_completion_thread(void *arg)
@@ -1272,11 +1654,16 @@ static void *kp_completion_thread(void *arg)
 	}
 }
 
-int kpool_pool_process(struct kpool_pool *pool, unsigned int max)
+static int kp_process(struct kpool_pool *pool, unsigned int max)
 {
 	if (!(pool->opts.flags & KPOOL_POOL_EVENT_LOOP))
 		return -EINVAL;
 	return kp_serve_and_reap(pool, max);
+}
+
+int kpool_pool_process(struct kpool_pool *handle, unsigned int max)
+{
+	return KP_CALL(handle, kp_process(pool, max));
 }
 
 /* ---- closing ---- */
@@ -1360,7 +1747,7 @@ static int kp_wait_quiet(struct kpool_pool *pool, uint64_t deadline)
 
 static void kp_dismiss_workers(struct kpool_pool *pool);
 
-int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns)
+static int kp_drain(struct kpool_pool *pool, uint64_t timeout_ns)
 {
 	if (kp_inside(pool))
 		return -EDEADLK;
@@ -1368,12 +1755,17 @@ int kpool_pool_drain(struct kpool_pool *pool, uint64_t timeout_ns)
 	return kp_wait_quiet(pool, kp_deadline(timeout_ns));
 }
 
+int kpool_pool_drain(struct kpool_pool *handle, uint64_t timeout_ns)
+{
+	return KP_CALL(handle, kp_drain(pool, timeout_ns));
+}
+
 /*
  * Drain's wait without its close: WaitGroup.Wait().  Counted in
  * idle_waiters, so that kp_quiet_check() wakes us (and pokes pollers)
  * when the pool turns quiet, open or not.
  */
-int kpool_pool_wait_idle(struct kpool_pool *pool, uint64_t timeout_ns)
+static int kp_wait_idle(struct kpool_pool *pool, uint64_t timeout_ns)
 {
 	int err;
 
@@ -1387,7 +1779,12 @@ int kpool_pool_wait_idle(struct kpool_pool *pool, uint64_t timeout_ns)
 	return err;
 }
 
-int kpool_pool_shutdown(struct kpool_pool *pool)
+int kpool_pool_wait_idle(struct kpool_pool *handle, uint64_t timeout_ns)
+{
+	return KP_CALL(handle, kp_wait_idle(pool, timeout_ns));
+}
+
+static int kp_shutdown(struct kpool_pool *pool)
 {
 	int err;
 
@@ -1420,6 +1817,11 @@ int kpool_pool_shutdown(struct kpool_pool *pool)
 	return 0;
 }
 
+int kpool_pool_shutdown(struct kpool_pool *handle)
+{
+	return KP_CALL(handle, kp_shutdown(pool));
+}
+
 /* ---- the program's own functions ---- */
 
 /* Fill @sqe for @fn(@arg): 0 or -EINVAL. */
@@ -1437,8 +1839,8 @@ static int kp_fn_sqe(struct kpool_sqe *sqe, kpool_fn_t fn, void *arg,
 	return 0;
 }
 
-int kpool_pool_submit_fn(struct kpool_pool *pool, kpool_fn_t fn, void *arg,
-			 const struct kpool_fn_opts *opts, uint64_t *id)
+static int kp_submit_fn(struct kpool_pool *pool, kpool_fn_t fn, void *arg,
+			const struct kpool_fn_opts *opts, uint64_t *id)
 {
 	struct kpool_sqe sqe;
 	int err;
@@ -1452,9 +1854,15 @@ int kpool_pool_submit_fn(struct kpool_pool *pool, kpool_fn_t fn, void *arg,
 			 opts ? opts->done_arg : NULL, NULL, id);
 }
 
-int kpool_pool_submit_fn_timeout(struct kpool_pool *pool, kpool_fn_t fn,
-				 void *arg, const struct kpool_fn_opts *opts,
-				 uint64_t timeout_ns, uint64_t *id)
+int kpool_pool_submit_fn(struct kpool_pool *handle, kpool_fn_t fn, void *arg,
+			 const struct kpool_fn_opts *opts, uint64_t *id)
+{
+	return KP_CALL(handle, kp_submit_fn(pool, fn, arg, opts, id));
+}
+
+static int kp_submit_fn_timeout(struct kpool_pool *pool, kpool_fn_t fn,
+				void *arg, const struct kpool_fn_opts *opts,
+				uint64_t timeout_ns, uint64_t *id)
 {
 	struct kpool_sqe sqe;
 	int err;
@@ -1470,9 +1878,17 @@ int kpool_pool_submit_fn_timeout(struct kpool_pool *pool, kpool_fn_t fn,
 			       timeout_ns);
 }
 
-int kpool_pool_submit_fn_future(struct kpool_pool *pool, kpool_fn_t fn,
-				void *arg, const struct kpool_fn_opts *opts,
-				struct kpool_future **futurep)
+int kpool_pool_submit_fn_timeout(struct kpool_pool *handle, kpool_fn_t fn,
+				 void *arg, const struct kpool_fn_opts *opts,
+				 uint64_t timeout_ns, uint64_t *id)
+{
+	return KP_CALL(handle, kp_submit_fn_timeout(pool, fn, arg, opts,
+						    timeout_ns, id));
+}
+
+static int kp_submit_fn_future(struct kpool_pool *pool, kpool_fn_t fn,
+			       void *arg, const struct kpool_fn_opts *opts,
+			       struct kpool_future **futurep)
 {
 	struct kpool_sqe sqe;
 	int err;
@@ -1484,12 +1900,20 @@ int kpool_pool_submit_fn_future(struct kpool_pool *pool, kpool_fn_t fn,
 	err = kp_fn_sqe(&sqe, fn, arg, opts);
 	if (err)
 		return err;
-	return kpool_pool_submit_future(pool, &sqe, futurep);
+	return kp_submit_future(pool, &sqe, futurep);
 }
 
-int kpool_pool_submit_fn_batch(struct kpool_pool *pool, const kpool_fn_t *fns,
-			       void *const *args, unsigned int n,
-			       const struct kpool_fn_opts *opts, uint64_t *ids)
+int kpool_pool_submit_fn_future(struct kpool_pool *handle, kpool_fn_t fn,
+				void *arg, const struct kpool_fn_opts *opts,
+				struct kpool_future **futurep)
+{
+	return KP_CALL(handle, kp_submit_fn_future(pool, fn, arg, opts,
+						   futurep));
+}
+
+static int kp_submit_fn_batch(struct kpool_pool *pool, const kpool_fn_t *fns,
+			      void *const *args, unsigned int n,
+			      const struct kpool_fn_opts *opts, uint64_t *ids)
 {
 	kpool_callback_t done = opts ? opts->done : NULL;
 	void *done_arg = opts ? opts->done_arg : NULL;
@@ -1513,6 +1937,14 @@ int kpool_pool_submit_fn_batch(struct kpool_pool *pool, const kpool_fn_t *fns,
 	if (i)
 		kp_publish(pool);
 	return i ? (int)i : err;
+}
+
+int kpool_pool_submit_fn_batch(struct kpool_pool *handle, const kpool_fn_t *fns,
+			       void *const *args, unsigned int n,
+			       const struct kpool_fn_opts *opts, uint64_t *ids)
+{
+	return KP_CALL(handle, kp_submit_fn_batch(pool, fns, args, n, opts,
+						  ids));
 }
 
 int kpool_task_cancelled(void)
@@ -1768,7 +2200,7 @@ static int kp_start_workers(struct kpool_pool *pool)
 	return err;
 }
 
-int kpool_pool_set_workers(struct kpool_pool *pool, unsigned int n)
+static int kp_set_workers(struct kpool_pool *pool, unsigned int n)
 {
 	int err = 0;
 
@@ -1790,10 +2222,15 @@ int kpool_pool_set_workers(struct kpool_pool *pool, unsigned int n)
 	return err;
 }
 
-int kpool_pool_set_worker_limits(struct kpool_pool *pool,
-				 unsigned int min_workers,
-				 unsigned int max_workers,
-				 uint64_t idle_timeout_ns)
+int kpool_pool_set_workers(struct kpool_pool *handle, unsigned int n)
+{
+	return KP_CALL(handle, kp_set_workers(pool, n));
+}
+
+static int kp_set_worker_limits(struct kpool_pool *pool,
+				unsigned int min_workers,
+				unsigned int max_workers,
+				uint64_t idle_timeout_ns)
 {
 	int err = 0;
 
@@ -1817,8 +2254,18 @@ out:
 	return err;
 }
 
-int kpool_pool_worker_stats(struct kpool_pool *pool,
-			    struct kpool_pool_worker_stats *ws)
+int kpool_pool_set_worker_limits(struct kpool_pool *handle,
+				 unsigned int min_workers,
+				 unsigned int max_workers,
+				 uint64_t idle_timeout_ns)
+{
+	return KP_CALL(handle, kp_set_worker_limits(pool, min_workers,
+						    max_workers,
+						    idle_timeout_ns));
+}
+
+static int kp_worker_stats(struct kpool_pool *pool,
+			   struct kpool_pool_worker_stats *ws)
 {
 	struct kpool_worker_counts c = { 0 };
 	int err = 0;
@@ -1840,6 +2287,12 @@ int kpool_pool_worker_stats(struct kpool_pool *pool,
 	ws->expired = pool->wexpired;
 	pthread_mutex_unlock(&pool->workers_lock);
 	return 0;
+}
+
+int kpool_pool_worker_stats(struct kpool_pool *handle,
+			    struct kpool_pool_worker_stats *ws)
+{
+	return KP_CALL(handle, kp_worker_stats(pool, ws));
 }
 
 /*
@@ -1904,7 +2357,6 @@ static void kp_free(struct kpool_pool *pool)
 	if (pool->stop_efd >= 0)
 		close(pool->stop_efd);
 	pthread_mutex_destroy(&pool->cq_lock);
-	pthread_mutex_destroy(&pool->eventfd_lock);
 	pthread_mutex_destroy(&pool->workers_lock);
 	pthread_mutex_destroy(&pool->close_lock);
 	pthread_mutex_destroy(&pool->tune_lock);
@@ -1982,7 +2434,6 @@ int kpool_pool_create(struct kpool_pool **poolp,
 	pool->stop_efd = -1;
 	pool->eventfd = -1;
 	pthread_mutex_init(&pool->cq_lock, NULL);
-	pthread_mutex_init(&pool->eventfd_lock, NULL);
 	pthread_mutex_init(&pool->workers_lock, NULL);
 	pthread_mutex_init(&pool->close_lock, NULL);
 	pthread_mutex_init(&pool->tune_lock, NULL);
@@ -2039,6 +2490,12 @@ int kpool_pool_create(struct kpool_pool **poolp,
 		kp_stop_threads(pool);
 		goto fail;
 	}
+	err = kp_publish_handle(pool);
+	if (err) {
+		kp_close(pool);
+		kp_stop_threads(pool);
+		goto fail;
+	}
 	kp_census_add(pool->census, pool);
 	*poolp = pool;
 	return 0;
@@ -2048,20 +2505,32 @@ fail:
 	return err;
 }
 
-void kpool_pool_destroy(struct kpool_pool *pool)
+/*
+ * Out of the table first: calls from then on fail with -EBADF, and a
+ * racing destroy of the same handle does nothing.  The shutdown wakes the
+ * calls in progress; kp_wait_calls() waits until they have returned.
+ */
+void kpool_pool_destroy(struct kpool_pool *handle)
 {
+	struct kpool_pool *pool;
+
+	if (!handle)
+		return;
+	pool = kp_unpublish(handle);
 	if (!pool)
 		return;
 	kp_census_retire(pool->census);
-	kpool_pool_shutdown(pool);
+	kp_shutdown(pool);
 	kp_stop_threads(pool);
+	kp_wait_calls(pool);
+	kp_census_drop_pool(pool->census);
 	kp_free(pool);
 }
 
 /* ---- settings and numbers ---- */
 
-int kpool_pool_tune(struct kpool_pool *pool, unsigned int capacity,
-		    unsigned int *prev)
+static int kp_tune(struct kpool_pool *pool, unsigned int capacity,
+		   unsigned int *prev)
 {
 	unsigned int old;
 	int err;
@@ -2084,13 +2553,19 @@ int kpool_pool_tune(struct kpool_pool *pool, unsigned int capacity,
 	return 0;
 }
 
+int kpool_pool_tune(struct kpool_pool *handle, unsigned int capacity,
+		    unsigned int *prev)
+{
+	return KP_CALL(handle, kp_tune(pool, capacity, prev));
+}
+
 /*
  * The queue is the library's own bound (the module's is the CQ, which the
  * rings size for max_capacity + the queue at create + control slots,
  * rounded up to a power of two): it may grow into that room.
  */
-int kpool_pool_tune_queue(struct kpool_pool *pool, unsigned int queue_size,
-			  unsigned int *prev)
+static int kp_tune_queue(struct kpool_pool *pool, unsigned int queue_size,
+			 unsigned int *prev)
 {
 	unsigned int room = pool->entries - KP_CTRL_SLOTS -
 			    pool->opts.max_capacity;
@@ -2119,7 +2594,13 @@ int kpool_pool_tune_queue(struct kpool_pool *pool, unsigned int queue_size,
 	return 0;
 }
 
-int kpool_pool_counts(struct kpool_pool *pool, struct kpool_pool_counts *c)
+int kpool_pool_tune_queue(struct kpool_pool *handle, unsigned int queue_size,
+			  unsigned int *prev)
+{
+	return KP_CALL(handle, kp_tune_queue(pool, queue_size, prev));
+}
+
+static int kp_counts(struct kpool_pool *pool, struct kpool_pool_counts *c)
 {
 	struct kpool_counters k;
 	unsigned int capacity;
@@ -2139,8 +2620,13 @@ int kpool_pool_counts(struct kpool_pool *pool, struct kpool_pool_counts *c)
 	return 0;
 }
 
-int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
-		     struct kpool_pool_lib_stats *lib)
+int kpool_pool_counts(struct kpool_pool *handle, struct kpool_pool_counts *c)
+{
+	return KP_CALL(handle, kp_counts(pool, c));
+}
+
+static int kp_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
+		    struct kpool_pool_lib_stats *lib)
 {
 	if (kernel) {
 		int err = kpool_read_stats(&pool->ring, kernel, NULL, 0);
@@ -2162,8 +2648,14 @@ int kpool_pool_stats(struct kpool_pool *pool, struct kpool_counters *kernel,
 	return 0;
 }
 
-int kpool_pool_op_stats(struct kpool_pool *pool, struct kpool_counters *ops,
-			unsigned int nr_ops)
+int kpool_pool_stats(struct kpool_pool *handle, struct kpool_counters *kernel,
+		     struct kpool_pool_lib_stats *lib)
+{
+	return KP_CALL(handle, kp_stats(pool, kernel, lib));
+}
+
+static int kp_op_stats(struct kpool_pool *pool, struct kpool_counters *ops,
+		       unsigned int nr_ops)
 {
 	struct kpool_stats st;
 	unsigned int n;
@@ -2185,26 +2677,48 @@ int kpool_pool_op_stats(struct kpool_pool *pool, struct kpool_counters *ops,
 	return (int)n;
 }
 
-int kpool_pool_fd(const struct kpool_pool *pool)
+int kpool_pool_op_stats(struct kpool_pool *handle, struct kpool_counters *ops,
+			unsigned int nr_ops)
 {
-	return pool->ring.fd;
+	return KP_CALL(handle, kp_op_stats(pool, ops, nr_ops));
 }
 
-int kpool_pool_set_eventfd(struct kpool_pool *pool, int efd)
+int kpool_pool_fd(const struct kpool_pool *handle)
+{
+	return KP_CALL(handle, pool->ring.fd);
+}
+
+/* The grace period: see kp_signal_eventfd(). */
+static int kp_set_eventfd(struct kpool_pool *pool, int efd)
 {
 	if (pool->opts.flags & KPOOL_POOL_EVENT_LOOP)
 		return -EINVAL;
-	pthread_mutex_lock(&pool->eventfd_lock);
-	__atomic_store_n(&pool->eventfd, efd < 0 ? -1 : efd, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&pool->eventfd_lock);
+	/* Release: the fd was made before; rcu_assign_pointer()'s order. */
+	kp_store(&pool->eventfd, efd < 0 ? -1 : efd);
+	urcu_bp_synchronize_rcu();
+	kp_tsan_acquire(&pool->eventfd_gp);
 	return 0;
 }
 
-void *kpool_pool_arena(const struct kpool_pool *pool, size_t *size)
+int kpool_pool_set_eventfd(struct kpool_pool *handle, int efd)
 {
+	return KP_CALL(handle, kp_set_eventfd(pool, efd));
+}
+
+void *kpool_pool_arena(const struct kpool_pool *handle, size_t *size)
+{
+	struct kpool_pool *pool = kp_get(handle);
+	void *arena = NULL;
+
+	if (size)
+		*size = 0;
+	if (!pool)
+		return NULL;
 	if (size)
 		*size = pool->ring.arena_size;
-	return pool->ring.arena;
+	arena = pool->ring.arena;
+	kp_put(pool);
+	return arena;
 }
 
 /* ---- the leak check ---- */
@@ -2259,7 +2773,7 @@ static void kp_report_tasks(const struct kp_census *c)
 static void kp_report(const struct kp_census *c)
 {
 	const struct kpool_pool *pool = c->pool;
-	uint32_t futures = kp_load(&c->refs) - !!pool;
+	uint32_t futures = kp_load(&c->refs) - (uint32_t)c->pool_ref;
 	unsigned int i, tasks = 0;
 
 	if (pool) {
