@@ -6,11 +6,10 @@
  * deadline.  They run on the CPU-intensive workqueue (KPOOL_OPF_LONG):
  * arithmetic whose result does not depend on who computes it.
  */
-#include <linux/crc32.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/string.h>
-#include <crypto/sha2.h>
+#include "compat.h"
 #include "ops.h"
 
 #define KPOOL_DATA_CHUNK	SZ_64K
@@ -24,7 +23,7 @@ struct kpool_data {
 };
 
 /* The kernel's hash state must fit the uapi context. */
-static_assert(sizeof(struct sha256_state) <=
+static_assert(sizeof(struct kpool_sha256) <=
 	      sizeof_field(struct kpool_sha256_ctx, state));
 
 int kpool_copy_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
@@ -88,7 +87,7 @@ int kpool_crc32c_issue(struct kpool_task *task)
 
 		if (kpool_task_should_stop(task, &res))
 			return res;
-		crc = __crc32c_le(crc, d->src + done, chunk);
+		crc = kpool_crc32c(crc, d->src + done, chunk);
 		done += chunk;
 		cond_resched();
 	}
@@ -118,7 +117,7 @@ int kpool_sha256_issue(struct kpool_task *task)
 {
 	struct kpool_data *d = kpool_task_data(task, struct kpool_data);
 	struct kpool_sha256_ctx *ctx = d->dst;
-	struct sha256_state st;
+	struct kpool_sha256 st;
 	u8 digest[SHA256_DIGEST_SIZE];
 	u32 done = 0;
 	int res = 0;
@@ -130,7 +129,7 @@ int kpool_sha256_issue(struct kpool_task *task)
 	 */
 	memset(&st, 0, sizeof(st));
 	if (d->flags & KPOOL_SHA256_INIT)
-		sha256_init(&st);
+		sha256_init(&st.ctx);
 	else
 		memcpy(&st, ctx->state, sizeof(st));
 	while (done < d->len) {
@@ -138,12 +137,12 @@ int kpool_sha256_issue(struct kpool_task *task)
 
 		if (kpool_task_should_stop(task, &res))
 			goto out;
-		sha256_update(&st, d->src + done, chunk);
+		sha256_update(&st.ctx, d->src + done, chunk);
 		done += chunk;
 		cond_resched();
 	}
 	if (d->flags & KPOOL_SHA256_FINAL) {
-		sha256_final(&st, digest);
+		sha256_final(&st.ctx, digest);
 		memcpy(ctx->digest, digest, sizeof(digest));
 	} else {
 		memcpy(ctx->state, &st, sizeof(st));

@@ -7,6 +7,8 @@
 # -Werror; the guest-log judge's own test; the library tests that need no
 # module (plain, ASan+UBSan, TSan); per kernel, the module with W=1 and
 # sparse (C=2) and no warning, and a dkms build in a private tree.
+# Kernels: Debian 12's 6.1 and 6.12 (installed), and 7.3 fetched from the
+# machine's Debian mirror and unpacked under build/ (KPOOL_FETCH_SERIES).
 # Guest: per kernel, boot, insmod, every selftest, rmmod, kernel log scan;
 # on 6.12 also the pool API's tests built with ASan+UBSan and with TSan.
 # And per kernel a guest that installs the module as a user does (dkms
@@ -117,10 +119,13 @@ step host-bufpool-debug-build bufpool_debug
 step host-libpool-without-module "$KPOOL_BUILD/selftests/libpool_test"
 step install-pkg-config tools/install-check.sh
 
-for series in $KPOOL_SERIES; do
+for series in $KPOOL_FETCH_SERIES; do
+	step "kernel-fetch-$series" tools/fetch-kernel.sh "$series"
+done
+for series in $KPOOL_SERIES $KPOOL_FETCH_SERIES; do
 	if ! kver=$(kver_of_series "$series"); then
 		failed=$((failed + 1))
-		say "FAIL  no installed $series kernel with headers"
+		say "FAIL  no installed or fetched $series kernel with headers"
 		continue
 	fi
 	step "module-w1-sparse-$kver" tools/build-module.sh "$kver" W=1 C=2 || continue

@@ -23,7 +23,8 @@ cp -r "$KPOOL_TOP/Kbuild" "$KPOOL_TOP/kmod" "$KPOOL_TOP/uapi" \
 
 export sign_file=/nonexistent/kpool-unsigned
 if ! { dkms add -m "$name" -v "$ver" "${trees[@]}" &&
-       dkms build -m "$name" -v "$ver" -k "$kver" "${trees[@]}"; } \
+       dkms build -m "$name" -v "$ver" -k "$kver" \
+		--kernelsourcedir "$(kdir_of "$kver")" "${trees[@]}"; } \
 	>"$base/log" 2>&1; then
 	cat "$base/log" >&2
 	die "dkms build failed for $kver"
@@ -32,7 +33,8 @@ ko=$(find "$base/tree/$name/$ver/$kver" -name 'kpool.ko*' | head -n1)
 [ -n "$ko" ] || die "dkms build for $kver produced no module"
 if [ -n "${KPOOL_DKMS_INSTALL:-}" ]; then
 	mkdir -p "$base/install/$kver"
-	dkms install --no-depmod -m "$name" -v "$ver" -k "$kver" "${trees[@]}" \
+	dkms install --no-depmod -m "$name" -v "$ver" -k "$kver" \
+		--kernelsourcedir "$(kdir_of "$kver")" "${trees[@]}" \
 		>>"$base/log" 2>&1 || { cat "$base/log" >&2; die "dkms install failed for $kver"; }
 	[ -n "$(find "$base/install/$kver" -name 'kpool.ko*')" ] ||
 		die "dkms install for $kver installed no module"

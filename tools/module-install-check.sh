@@ -18,9 +18,15 @@ rm -rf "$work" && mkdir -p "$root/lib/modules/$kver"
 
 KPOOL_DKMS_INSTALL=1 "$KPOOL_TOP/tools/dkms-check.sh" "$kver"
 cp -r "$KPOOL_BUILD/dkms-$kver/install/$kver/updates" "$root/lib/modules/$kver/"
-# What the kernel's own package puts there, for depmod.
+# What the kernel's own package puts there, for depmod.  A fetched
+# kernel's modules package is not fetched (tools/fetch-kernel.sh): empty
+# lists then, which only keep depmod from warning about missing files.
 for f in modules.order modules.builtin modules.builtin.modinfo; do
-	[ -e "/lib/modules/$kver/$f" ] && cp "/lib/modules/$kver/$f" "$root/lib/modules/$kver/"
+	if [ -e "/lib/modules/$kver/$f" ]; then
+		cp "/lib/modules/$kver/$f" "$root/lib/modules/$kver/"
+	else
+		: >"$root/lib/modules/$kver/$f"
+	fi
 done
 make -s -C "$KPOOL_TOP" install-module-files DESTDIR="$root"
 tar -cf "$work/install-root.tar" -C "$root" .

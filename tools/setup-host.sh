@@ -14,6 +14,11 @@ pkgs=(
 	linux-source-6.12
 	sparse dkms nettle-dev pkgconf
 	liburcu-dev
+	# tools/fetch-kernel.sh (a newer kernel from Debian's archive): the
+	# download and its checks, then the kbuild helpers it rebuilds from
+	# the kernel's source, and pahole for the module's BTF.
+	curl ca-certificates gpgv debian-archive-keyring
+	bc flex bison libelf-dev zlib1g-dev libssl-dev dwarves
 )
 # make bench: the contenders' libraries, strace to count syscalls, gnuplot.
 [ "${1:-}" = --bench ] &&

@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kver=$1 initrd=$2 log=$3 limit=${4:-600}
-kernel=/boot/vmlinuz-$kver
+kernel=$(kimage_of "$kver")
 [ -f "$kver" ] && kernel=$kver
 [ -r "$kernel" ] || die "no $kernel"
 smp=${KPOOL_VM_SMP:-2}
