@@ -3,18 +3,28 @@
 # kpool: the whole project.  The module's own build is Kbuild (kept apart
 # so DKMS's "make KERNELRELEASE=..." cannot confuse the two).
 #
-#   make              module (against KDIR), library, selftests, examples
-#   make check        host checks + kselftests in 6.1 and 6.12 guests
+#   make              module (against KDIR; skipped, with a note, when KDIR
+#                     has no headers), library, selftests, examples
+#   make check        host checks + kselftests in 6.1, 6.12 and 7.3 guests
 #   make demo         boot a guest and watch tasks complete
 #   make bench        kpool against io_uring, libuv, GLib: build/bench/
 #   make install      library, headers, pkg-config, kpoolstat (PREFIX, DESTDIR)
+#   make install-module  kpool.ko, its udev rule, group, modprobe.d and
+#                     modules-load.d files (dist/)
+#   make uninstall    removes what those two installed
 #   make DEBUG=1 ...  library, selftests, examples with -DKPOOL_DEBUG,
 #                     into build/debug/
 
 KDIR	?= /lib/modules/$(shell uname -r)/build
 BUILD	?= build
-# The kernel-tree files are the same for both builds (tools/ksrc.sh).
+# Where the selftest harness (kselftest_harness.h) comes from: any kernel
+# source tree (KSRC=/usr/src/linux-source-6.12, a git checkout), or by
+# default the files tools/ksrc.sh extracts from Debian's linux-source
+# package, the same for both builds.
+ifeq ($(KSRC),)
 KSRC	:= $(BUILD)/ksrc
+KSRC_EXTRACT := 1
+endif
 # Debug objects go to their own directory: a directory never holds both
 # kinds, so switching DEBUG on or off cannot link one with the other.  Only
 # from the command line: a DEBUG=1 left in the environment would move the
@@ -57,13 +67,22 @@ EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
 .PHONY: all module lib selftests selftests-san examples fuzzer tools bench bench-bins check check-debug fuzz demo \
-	install install-module install-module-files clean ksrc
+	install install-module install-module-files module-missing uninstall clean ksrc
 
-all: module lib selftests examples fuzzer tools
+# Without kernel headers, make builds everything else and says so.
+ifneq ($(wildcard $(KDIR)/Makefile),)
+all: module
+else
+all: module-missing
+endif
+all: lib selftests examples fuzzer tools
 
 module:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: install the kernel headers or pass KDIR=/path/to/headers" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-missing:
+	@echo "kpool: no kernel headers at KDIR=$(KDIR): not building kpool.ko (apt-get install linux-headers-$$(uname -r), or make module KDIR=/path/to/kernel/build)"
 
 lib: $(LIB_A) $(LIB_SO)
 
@@ -83,7 +102,11 @@ $(LIB_SO): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS)) ulib/libkpool.map
 
 ksrc: $(HARNESS)
 $(HARNESS):
+ifeq ($(KSRC_EXTRACT),1)
 	tools/ksrc.sh
+else
+	@echo "KSRC=$(KSRC) has no tools/testing/selftests/kselftest_harness.h: pass a kernel source tree" >&2; exit 1
+endif
 
 selftests: $(TESTS)
 
@@ -219,10 +242,25 @@ install: lib $(PC_FILE) $(KPOOLSTAT)
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(KPOOLSTAT) $(DESTDIR)$(BINDIR)/
 
+# What install put there (and install-module-files, and the module that
+# install-module put under updates/ for KDIR's kernel).
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libkpool.a $(DESTDIR)$(LIBDIR)/libkpool.so \
+		$(DESTDIR)$(LIBDIR)/libkpool.so.$(SONAME_MAJOR) \
+		$(DESTDIR)$(LIBDIR)/libkpool.so.$(VERSION) \
+		$(DESTDIR)$(INCDIR)/libkpool.h $(DESTDIR)$(INCDIR)/kpool_pool.h \
+		$(DESTDIR)$(INCDIR)/kpool_bufpool.h $(DESTDIR)$(INCDIR)/linux/kpool.h \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/kpool.pc $(DESTDIR)$(BINDIR)/kpoolstat \
+		$(DESTDIR)$(UDEVRULESDIR)/60-kpool.rules \
+		$(DESTDIR)$(SYSUSERSDIR)/kpool.conf \
+		$(DESTDIR)$(MODLOADDIR)/kpool.conf $(DESTDIR)$(MODPROBEDIR)/kpool.conf
+	rm -f $(DESTDIR)/lib/modules/$(KERNELRELEASE_OF_KDIR)/updates/kpool.ko*
+
 # The module as a system installs it: kpool.ko under updates/ (depmod
 # runs), and the files around it (dist/): a udev rule making /dev/kpool
 # root:kpool 0660, a sysusers.d entry and, without DESTDIR, the group
 # itself, a modprobe.d file for the parameters, a modules-load.d entry.
+KERNELRELEASE_OF_KDIR = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 UDEVRULESDIR	?= /usr/lib/udev/rules.d
 SYSUSERSDIR	?= /usr/lib/sysusers.d
 MODLOADDIR	?= /usr/lib/modules-load.d

@@ -134,7 +134,9 @@ for series in $KPOOL_SERIES $KPOOL_FETCH_SERIES; do
 	step "module-install-$kver" tools/module-install-check.sh "$kver"
 
 	also=
-	[ "$series" = 6.12 ] && also="$san/libpool_test.asan $san/libpool_test.tsan"
+	[ "$series" = 6.12 ] && also=$(printf "$san/%s " libpool_test.asan \
+		libpool_test.tsan libgroup_test.asan libgroup_test.tsan \
+		libdestroy_test.asan libdestroy_test.tsan)
 	KPOOL_RUN_ALSO=$also guest "$kver" "guest-$kver" 2
 	# The pool's capacity and scheduling, and the pool API, with 4 vCPUs.
 	guest "$kver" "guest-$kver-smp4" 4 pool_test libpool_test

@@ -41,3 +41,10 @@ exported=$(nm -D --defined-only "$lib/libkpool.so" | sed -n 's/.* T \(kpool_[a-z
 missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
 [ -z "$missing" ] || die "declared but not exported: $missing"
 say "install-check: $(wc -l <<<"$exported") versioned exports, all declared functions among them"
+
+# make uninstall takes back every file install and install-module-files put.
+make -s install-module-files DESTDIR="$dest" PREFIX=/usr/local >/dev/null
+make -s uninstall DESTDIR="$dest" PREFIX=/usr/local >/dev/null
+left=$(cd "$dest" && find usr etc -type f -o -type l)
+[ -z "$left" ] || die "make uninstall left: $left"
+say "install-check: make uninstall removed everything"
