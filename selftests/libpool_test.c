@@ -385,6 +385,24 @@ TEST_F(pool, cancel_sqe_is_refused_by_submit)
 					     NULL));
 }
 
+TEST_F(pool, link_flag_is_refused_by_submit)
+{
+	struct kpool_sqe sqe = nop_sqe();
+
+	kpool_sqe_set_link(&sqe);
+	EXPECT_EQ(-EINVAL, kpool_pool_submit(self->pool, &sqe, NULL, NULL,
+					     NULL));
+}
+
+TEST_F(pool, batch_stops_before_a_link_flag)
+{
+	struct kpool_sqe sqes[3] = { nop_sqe(), nop_sqe(), nop_sqe() };
+
+	kpool_sqe_set_link(&sqes[1]);
+	EXPECT_EQ(1, kpool_pool_submit_batch(self->pool, sqes, 3, NULL, NULL,
+					     NULL));
+}
+
 TEST_F(pool, stale_id_cancels_nothing)
 {
 	struct kpool_sqe quick = nop_sqe(), slow = timeout_sqe(200 * KP_MS);

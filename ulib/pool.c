@@ -806,6 +806,17 @@ static void kp_stage_task(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 	kp_stage(pool, &copy, uid);
 }
 
+/*
+ * What a task may not be: a CANCEL (kpool_pool_cancel() is the way), or
+ * a link of a chain (KPOOL_SQE_LINK): the pool's submitters share one
+ * ring, so the next SQE could be another thread's, and one ENTER may take
+ * a chain in parts.  Chains are the ring API's.
+ */
+static bool kp_sqe_submittable(const struct kpool_sqe *sqe)
+{
+	return sqe->op != KPOOL_OP_CANCEL && !(sqe->flags & KPOOL_SQE_LINK);
+}
+
 /* Submit one task; wait for room at most @timeout_ns (kp_admit_timed()). */
 static int kp_submit_timed(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 			   enum kp_kind kind, kpool_callback_t fn, void *arg,
@@ -814,7 +825,7 @@ static int kp_submit_timed(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 {
 	int err;
 
-	if (sqe->op == KPOOL_OP_CANCEL)
+	if (!kp_sqe_submittable(sqe))
 		return -EINVAL;
 	if (sqe->op == KPOOL_OP_CALL) {
 		err = kp_start_workers(pool);
@@ -861,7 +872,7 @@ static int kp_submit_batch(struct kpool_pool *pool,
 	int err = 0;
 
 	for (i = 0; i < n; i++) {
-		if (sqes[i].op == KPOOL_OP_CANCEL) {
+		if (!kp_sqe_submittable(&sqes[i])) {
 			err = -EINVAL;
 			break;
 		}

@@ -140,7 +140,8 @@ int kpool_pool_create(struct kpool_pool **poolp,
  * wait for room, or fail with -EAGAIN if the pool is non-blocking or the
  * caller is a callback.
  * Errors: EAGAIN (full), ESHUTDOWN (the pool is closed), EINVAL (a CANCEL
- * sqe: use kpool_pool_cancel()), ENOMEM.  A task the module refuses (bad
+ * sqe: use kpool_pool_cancel(); or KPOOL_SQE_LINK: chains are the ring
+ * API's, since the pool's submitters share one ring), ENOMEM.  A task the module refuses (bad
  * op, bad fd, ...) is submitted: its callback reports the error.
  */
 int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
@@ -173,7 +174,7 @@ int kpool_pool_submit_timeout(struct kpool_pool *pool,
  * room: task i is @sqes[i], and its callback gets @args[i] (@args may be
  * NULL), its id goes to @ids[i] (@ids may be NULL).  Stops at the first
  * task that cannot be taken (a full pool that may not wait, a closed
- * pool, a CANCEL sqe); a blocking pool publishes the tasks it has taken,
+ * pool, a CANCEL or KPOOL_SQE_LINK sqe); a blocking pool publishes the tasks it has taken,
  * then waits for room.  Returns how many were taken (1 .. n), or with
  * none taken the reason (-EAGAIN, -ESHUTDOWN, -EINVAL); 0 for n == 0.
  */
