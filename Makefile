@@ -8,7 +8,8 @@
 #   make check        host checks + kselftests in 6.1, 6.12 and 7.3 guests
 #   make demo         boot a guest and watch tasks complete
 #   make bench        kpool against io_uring, libuv, GLib: build/bench/
-#   make install      library, headers, pkg-config, kpoolstat (PREFIX, DESTDIR)
+#   make install      library, headers, pkg-config, kpoolstat, man pages
+#                     (PREFIX, DESTDIR)
 #   make install-module  kpool.ko, its udev rule, group, modprobe.d and
 #                     modules-load.d files (dist/)
 #   make uninstall    removes what those two installed
@@ -213,6 +214,12 @@ PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+
+# A page per public function (man/man3, .so pages included) and kpool(7);
+# tools/man-check.sh keeps them in step with the map and the headers.
+MAN3_PAGES := $(wildcard man/man3/*.3)
+MAN7_PAGES := $(wildcard man/man7/*.7)
 
 PC_FILE	:= $(BUILD)/lib/kpool.pc
 
@@ -231,7 +238,7 @@ $(PC_FILE): Makefile dkms.conf
 
 install: lib $(PC_FILE) $(KPOOLSTAT)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/linux \
-		$(DESTDIR)$(BINDIR)
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libkpool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkpool.so.$(SONAME_MAJOR)
@@ -241,6 +248,8 @@ install: lib $(PC_FILE) $(KPOOLSTAT)
 	install -m 644 uapi/linux/kpool.h $(DESTDIR)$(INCDIR)/linux/
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(KPOOLSTAT) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(MAN3_PAGES) $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 $(MAN7_PAGES) $(DESTDIR)$(MANDIR)/man7/
 
 # What install put there (and install-module-files, and the module that
 # install-module put under updates/ for KDIR's kernel).
@@ -253,7 +262,9 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/pkgconfig/kpool.pc $(DESTDIR)$(BINDIR)/kpoolstat \
 		$(DESTDIR)$(UDEVRULESDIR)/60-kpool.rules \
 		$(DESTDIR)$(SYSUSERSDIR)/kpool.conf \
-		$(DESTDIR)$(MODLOADDIR)/kpool.conf $(DESTDIR)$(MODPROBEDIR)/kpool.conf
+		$(DESTDIR)$(MODLOADDIR)/kpool.conf $(DESTDIR)$(MODPROBEDIR)/kpool.conf \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3_PAGES))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7_PAGES)))
 	rm -f $(DESTDIR)/lib/modules/$(KERNELRELEASE_OF_KDIR)/updates/kpool.ko*
 
 # The module as a system installs it: kpool.ko under updates/ (depmod

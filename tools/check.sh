@@ -118,6 +118,8 @@ step host-bufpool-tsan "$san/bufpool_test.tsan"
 step host-bufpool-debug-build bufpool_debug
 step host-libpool-without-module "$KPOOL_BUILD/selftests/libpool_test"
 step install-pkg-config tools/install-check.sh
+# A man page for every public function, in step with the map and headers.
+step man-pages tools/man-check.sh
 
 for series in $KPOOL_FETCH_SERIES; do
 	step "kernel-fetch-$series" tools/fetch-kernel.sh "$series"

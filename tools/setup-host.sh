@@ -14,6 +14,8 @@ pkgs=(
 	linux-source-6.12
 	sparse dkms nettle-dev pkgconf
 	liburcu-dev
+	# tools/man-check.sh renders every page
+	groff-base man-db mandoc
 	# tools/fetch-kernel.sh (a newer kernel from Debian's archive): the
 	# download and its checks, then the kbuild helpers it rebuilds from
 	# the kernel's source, and pahole for the module's BTF.

@@ -56,8 +56,9 @@ struct kpool_bufpool_opts {
 /*
  * A buffer pool over @size bytes at @base (64 KiB aligned is best: the
  * region is carved in 64 KiB chunks, and a partial chunk at the end is
- * not used).  @opts may be NULL.  Errors: EINVAL, ENOMEM, EAGAIN (no
- * more thread-local keys).
+ * not used).  @opts may be NULL.  Errors: EINVAL (@size below 64 KiB,
+ * cache_size above 4096, sizes not powers of two or more than 32
+ * classes, unknown flags), ENOMEM, EAGAIN (no more thread-local keys).
  */
 int kpool_bufpool_create(struct kpool_bufpool **bpp, void *base, size_t size,
 			 const struct kpool_bufpool_opts *opts);
@@ -78,7 +79,8 @@ void *kpool_buf_get(struct kpool_bufpool *bp, size_t size);
 /*
  * Give @buf back.  Errors: EINVAL (@buf is not a buffer of this pool:
  * outside the region, or not the start of a buffer), EALREADY (already
- * put back; detected with KPOOL_BUFPOOL_CHECK or a debug build).
+ * put back; detected with KPOOL_BUFPOOL_CHECK or a debug build), ENOMEM
+ * (no memory to keep it: the buffer is lost to the pool).
  */
 int kpool_buf_put(struct kpool_bufpool *bp, void *buf);
 

@@ -122,8 +122,10 @@ void kpool_pool_opts_default(struct kpool_pool_opts *opts);
  * Open /dev/kpool and start a pool with @opts (NULL: the defaults).
  * capacity + max_capacity + queue_size decide the ring sizes, which the
  * module bounds (its max_entries and max_capacity parameters).
- * Errors: EINVAL (an option out of range), ENOMEM, and open()'s and the
- * SETUP ioctl's (ENOENT: the module is not loaded).
+ * Errors: EINVAL (an option out of range: completion_threads must be 1 to
+ * 64 unless KPOOL_POOL_EVENT_LOOP), ENOMEM, EAGAIN (a thread could not be
+ * started), and open()'s and the SETUP ioctl's (ENOENT: the module is not
+ * loaded; EACCES: not allowed to open /dev/kpool).
  */
 int kpool_pool_create(struct kpool_pool **poolp,
 		      const struct kpool_pool_opts *opts);
@@ -139,10 +141,13 @@ int kpool_pool_create(struct kpool_pool **poolp,
  * A full pool (capacity running and queue_size waiting) makes the submit
  * wait for room, or fail with -EAGAIN if the pool is non-blocking or the
  * caller is a callback.
- * Errors: EAGAIN (full), ESHUTDOWN (the pool is closed), EINVAL (a CANCEL
- * sqe: use kpool_pool_cancel(); or KPOOL_SQE_LINK: chains are the ring
- * API's, since the pool's submitters share one ring), ENOMEM.  A task the module refuses (bad
- * op, bad fd, ...) is submitted: its callback reports the error.
+ * Errors: EAGAIN (full; or, for the first kpool_prep_call() SQE, no thread
+ * could be started for it), ESHUTDOWN (the pool is closed), EINVAL (a
+ * CANCEL sqe: use kpool_pool_cancel(); or KPOOL_SQE_LINK: chains are the
+ * ring API's, since the pool's submitters share one ring), EOPNOTSUPP (a
+ * kpool_prep_call() SQE and a module without KPOOL_FEAT_CALL), ENOMEM.  A
+ * task the module refuses (bad op, bad fd, ...) is submitted: its
+ * callback reports the error.
  */
 int kpool_pool_submit(struct kpool_pool *pool, const struct kpool_sqe *sqe,
 		      kpool_callback_t fn, void *arg, uint64_t *id);
@@ -664,7 +669,8 @@ int kpool_group_create(struct kpool_group **groupp, struct kpool_pool *pool,
  * @done(@done_arg, result) runs, if @done is set.  Returns the task's
  * index (>= 0).  kpool_prep_call() SQEs run functions, as with
  * kpool_pool_submit().
- * Errors: EINVAL (@group or @sqe NULL, a CANCEL sqe), ECANCELED (the group
+ * Errors: EINVAL (@group or @sqe NULL, a CANCEL or KPOOL_SQE_LINK sqe),
+ * ECANCELED (the group
  * is cancelled), ETIME (the group's deadline has passed), EOVERFLOW
  * (INT_MAX tasks), ENOMEM, and kpool_pool_submit()'s (EAGAIN, ESHUTDOWN).
  */
