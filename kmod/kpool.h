@@ -118,6 +118,11 @@ struct kpool_pool {
 	u32			sq_head;	/* the module's own copy */
 	u32			sq_entries;
 	u32			sq_mask;
+	/*
+	 * The chain the last ENTER was failing (an invalid member) went on
+	 * past the SQEs the CQ had room for: the next ENTER fails the rest.
+	 */
+	bool			sq_chain_failing;
 
 	/*
 	 * Completion side.  Irq-safe: timers post completions from hardirq
@@ -142,6 +147,7 @@ struct kpool_pool {
 	u32			max_waiting;
 	u32			running;	/* holding a slot, READY included */
 	u32			waiting;
+	u32			linked;		/* LINKED: behind a task in a chain */
 	u32			workers;	/* on kernel workers: max_workers */
 	u32			owner_ready_count;
 	struct list_head	owner_ready;

@@ -183,6 +183,7 @@ static const char *const kpool_state_names[] = {
 	[KPOOL_TASK_RUNNING]	= "running",
 	[KPOOL_TASK_READY]	= "ready",
 	[KPOOL_TASK_DONE]	= "done",
+	[KPOOL_TASK_LINKED]	= "linked",
 };
 
 /* Where a task runs: a kernel worker's CPU, the program's thread, ... */

@@ -151,7 +151,8 @@ static void kpool_sched_wake(struct kpool_pool *pool)
 	    !READ_ONCE(pool->running) && !READ_ONCE(pool->waiting))
 		wake_up_all(&pool->idle_wait);
 	/* Parked worker threads go home once nothing can come. */
-	if (READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting))
+	if (READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting) &&
+	    !READ_ONCE(pool->linked))
 		kpool_workers_wake(pool);
 }
 
@@ -207,6 +208,9 @@ static s32 kpool_sched_post_locked(struct kpool_pool *pool,
 		list_del_init(&task->sched_node);
 		WRITE_ONCE(pool->waiting, pool->waiting - 1);
 		break;
+	case KPOOL_TASK_LINKED:
+		WRITE_ONCE(pool->linked, pool->linked - 1);
+		break;
 	}
 	if (task->on_worker) {
 		task->on_worker = false;
@@ -243,6 +247,22 @@ static int kpool_chain_cancel_locked(struct kpool_pool *pool,
 }
 
 /*
+ * pool->tasks is in submission order (the stuck watchdog and fdinfo's
+ * oldest task rely on it): a task of a chain joins it where its
+ * submission time puts it, usually near the tail.
+ */
+static void kpool_sched_add_in_order_locked(struct kpool_pool *pool,
+					    struct kpool_task *task)
+{
+	struct kpool_task *pos;
+
+	list_for_each_entry_reverse(pos, &pool->tasks, pool_node)
+		if (pos->submit_ns <= task->submit_ns)
+			break;
+	list_add(&task->pool_node, &pos->pool_node);
+}
+
+/*
  * @task completed with @res: the next task of its chain joins the queue if
  * it succeeded, else the rest of the chain is cancelled.
  */
@@ -259,7 +279,8 @@ static void kpool_chain_advance_locked(struct kpool_pool *pool,
 	}
 	task->link_next = NULL;
 	next->link_prev = NULL;
-	list_add_tail(&next->pool_node, &pool->tasks);
+	WRITE_ONCE(pool->linked, pool->linked - 1);
+	kpool_sched_add_in_order_locked(pool, next);
 	trace_kpool_task_submit(next);
 	kpool_stats_submitted(pool, next);
 	kpool_sched_queue_locked(pool, next);
@@ -346,7 +367,7 @@ static bool kpool_expire_batch_locked(struct kpool_pool *pool,
 	int prio;
 
 	for (prio = 0; prio < KPOOL_NR_PRIO; prio++) {
-		struct kpool_task *task, *tmp;
+		struct kpool_task *task, *tmp, *member;
 
 		list_for_each_entry_safe(task, tmp, &pool->waitq[prio],
 					 sched_node) {
@@ -356,11 +377,13 @@ static bool kpool_expire_batch_locked(struct kpool_pool *pool,
 				next = min(next, task->deadline);
 				continue;
 			}
-			if (n == KPOOL_EXPIRE_BATCH)
+			if (n >= KPOOL_EXPIRE_BATCH)
 				return true;
+			/* Its chain's other tasks complete with it. */
+			for (member = task; member; member = member->link_next)
+				n++;
 			kpool_sched_complete_locked(pool, task, -ETIME);
 			list_add_tail(&task->sched_node, done);
-			n++;
 		}
 	}
 	pool->deadline_next = KTIME_MAX;
@@ -442,9 +465,10 @@ static struct kpool_task *kpool_sched_next_locked(struct kpool_pool *pool)
 
 /*
  * Give a prepped task to the scheduler: start it if a slot is free and
- * nothing waits ahead of it, else queue it if the queue has room.
- * Returns 0, or -EAGAIN (full) or -ESHUTDOWN (draining) with the task
- * untouched.
+ * nothing waits ahead of it, else queue it if the queue has room.  The
+ * rest of its chain, if any, hangs off it LINKED.  Returns 0, or -EAGAIN
+ * (full) or -ESHUTDOWN (draining) with the tasks for the caller to free
+ * (their deadlines made absolute).
  */
 int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 {
@@ -470,6 +494,8 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		return -EAGAIN;
 	}
+	for (member = task->link_next; member; member = member->link_next)
+		WRITE_ONCE(pool->linked, pool->linked + 1);
 	if (start && task->run_inline) {
 		kpool_sched_run_inline_locked(pool, task, flags);
 		return 0;

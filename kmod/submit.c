@@ -385,6 +385,8 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		goto out;
 	}
 
+	chain_failed = pool->sq_chain_failing;
+	pool->sq_chain_failing = false;
 	now = ktime_get_ns();
 	while (done < room) {
 		struct kpool_task *task = kpool_task_alloc(pool, now);
@@ -405,6 +407,9 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 			task->op = sqe.op;
 			chain_failed = links;
 			kpool_task_reject(task, -ECANCELED);
+			/* Past the CQ's room, the next ENTER goes on with it. */
+			if (links && done == room && room < want)
+				pool->sq_chain_failing = true;
 			continue;
 		}
 		err = kpool_task_prep(task, &sqe);
@@ -416,6 +421,8 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 			if (chain.head)
 				kpool_chain_fail(&chain);
 			chain_failed = links;
+			if (links && done == room && room < want)
+				pool->sq_chain_failing = true;
 			continue;
 		}
 		if (task->def->flags & KPOOL_OPF_CONTROL) {
@@ -425,10 +432,14 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		kpool_chain_add(&chain, task);
 		/*
 		 * A chain ends at an SQE without the flag, or at the last SQE
-		 * this ENTER takes (as io_uring's does at the end of a submit).
+		 * the caller asked this ENTER to take (as io_uring's does at
+		 * the end of a submit).  One the CQ's room cuts short waits in
+		 * the ring, whole, for room (below).
 		 */
 		if (links && done < room)
 			continue;
+		if (links && room < want)
+			break;
 		err = kpool_chain_accept(pool, &chain, &done,
 					 &refused_user_data, &refused_op);
 		if (!err)
@@ -445,11 +456,13 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		ret = err;
 		break;
 	}
-	/* A chain cut short by a failed allocation goes back whole. */
+	/* A chain cut short by the CQ's room or an allocation goes back whole. */
 	if (chain.head) {
 		pool->sq_head -= chain.len;
 		done -= chain.len;
 		kpool_task_release(chain.head);
+		if (!done && !ret)
+			ret = -EBUSY;
 	}
 	kpool_cq_unreserve(pool, room - done);
 

@@ -490,7 +490,8 @@ static void kpool_worker_leave(struct kpool_pool *pool,
 /* Nothing will be given any more: the pool drains and nothing waits. */
 static bool kpool_worker_no_more(struct kpool_pool *pool)
 {
-	return READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting);
+	return READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting) &&
+		!READ_ONCE(pool->linked);
 }
 
 /*

@@ -162,7 +162,7 @@ TEST_F(chain, read_crc32c_write_in_one_submit)
 	char out_path[] = "/tmp/kpool-chain-out-XXXXXX";
 	struct kpool_cqe cqes[3];
 	struct kpool_sqe *sqe;
-	int out = mkstemp(out_path), i;
+	int out = mkstemp(out_path), i, ok = 0;
 	__u32 crc = 0;
 
 	ASSERT_LE(0, out);
@@ -179,13 +179,13 @@ TEST_F(chain, read_crc32c_write_in_one_submit)
 	kpool_prep_write(sqe, out, 0, BLOCK, 0);
 	ASSERT_EQ(3, kpool_submit(&self->ring));
 	ASSERT_EQ(0, kp_reap_n(&self->ring, cqes, 3, WAIT));
-	for (i = 0; i < 3; i++)
-		if (cqes[i].res >= 0 && cqes[i].aux)
-			crc = cqes[i].aux;
+	/* In chain order: READ, CRC32C, WRITE. */
+	ok = cqes[0].res == BLOCK && cqes[1].res == 0 && cqes[2].res == BLOCK;
+	crc = cqes[1].aux;
 	ASSERT_EQ(BLOCK, pread(out, back, BLOCK, 0));
 	close(out);
 	unlink(out_path);
-	EXPECT_TRUE(crc == kp_crc32c_ref(0, data, BLOCK) &&
+	EXPECT_TRUE(ok && crc == kp_crc32c_ref(0, data, BLOCK) &&
 		    !memcmp(back, data, BLOCK));
 }
 
@@ -343,6 +343,67 @@ TEST_F(chain, member_deadline_counts_from_submission)
 	EXPECT_TRUE(res[0] == 0 && res[1] == -ETIME);
 }
 
+TEST_F(chain, member_deadline_not_yet_passed_is_kept)
+{
+	int res[64];
+
+	linked(q_timeout(&self->ring, 50 * MS, 0));
+	kpool_sqe_set_deadline(q_nop(&self->ring, 1), 2000 * MS);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	ASSERT_EQ(0, reap(&self->ring, 2, res, NULL));
+	EXPECT_TRUE(res[0] == 0 && res[1] == 0);
+}
+
+/* Fill every slot with a TIMEOUT of @ns (user_data 40..): later tasks wait. */
+static void fill_slots(struct kpool_ring *r, __u32 capacity, __u64 ns)
+{
+	__u32 i;
+
+	for (i = 0; i < capacity; i++)
+		q_timeout(r, ns, 40 + i);
+}
+
+TEST_F(chain, cancel_of_a_waiting_head_cancels_its_chain)
+{
+	int res[64] = { 0 };
+
+	fill_slots(&self->ring, variant->capacity, 10000 * MS);
+	linked(q_nop(&self->ring, 0));
+	q_nop(&self->ring, 1);
+	ASSERT_EQ(variant->capacity + 2, kpool_submit(&self->ring));
+	q_cancel(&self->ring, 0, 2);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, reap(&self->ring, 3, res, NULL));
+	EXPECT_TRUE(res[2] == 0 && res[0] == -ECANCELED &&
+		    res[1] == -ECANCELED);
+}
+
+TEST_F(chain, cancel_of_a_running_head_cancels_its_chain)
+{
+	int res[64] = { 0 };
+
+	linked(q_timeout(&self->ring, 10000 * MS, 0));
+	q_nop(&self->ring, 1);
+	ASSERT_EQ(2, kpool_submit(&self->ring));
+	q_cancel(&self->ring, 0, 2);
+	ASSERT_EQ(1, kpool_submit(&self->ring));
+	ASSERT_EQ(0, reap(&self->ring, 3, res, NULL));
+	EXPECT_TRUE(res[2] == 0 && res[0] == -ECANCELED &&
+		    res[1] == -ECANCELED);
+}
+
+TEST_F(chain, expired_waiting_head_cancels_its_chain)
+{
+	int res[64] = { 0 };
+
+	fill_slots(&self->ring, variant->capacity, 200 * MS);
+	kpool_sqe_set_deadline(linked(q_nop(&self->ring, 0)), 10 * MS);
+	q_nop(&self->ring, 1);
+	ASSERT_EQ(variant->capacity + 2, kpool_submit(&self->ring));
+	ASSERT_EQ(0, reap(&self->ring, 2, res, NULL));
+	EXPECT_TRUE(res[0] == -ETIME && res[1] == -ECANCELED);
+}
+
 TEST_F(chain, drain_waits_for_every_member)
 {
 	linked(q_timeout(&self->ring, 20 * MS, 0));
@@ -366,6 +427,48 @@ TEST_F(chain, close_with_a_chain_in_flight)
 	}
 	ASSERT_EQ(8, kpool_submit(&self->ring));
 	EXPECT_EQ(1, totals(&self->ring).running);
+}
+
+/* A CQ without room for a whole chain: it waits in the ring, whole. */
+FIXTURE(cq_room) {
+	struct kpool_ring ring;
+	int up;
+};
+
+FIXTURE_SETUP(cq_room)
+{
+	struct kpool_ring_params p = { .cq_entries = 8, .capacity = 8 };
+
+	self->up = 0;
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &p));
+	self->up = 1;
+}
+
+FIXTURE_TEARDOWN(cq_room)
+{
+	if (self->up)
+		kpool_ring_close(&self->ring);
+}
+
+TEST_F(cq_room, chain_waits_whole_for_cq_room)
+{
+	struct kpool_cqe cqes[6];
+	int i, first, later, res[64] = { 0 };
+
+	for (i = 0; i < 6; i++)
+		q_timeout(&self->ring, 100 * MS, 10 + i);
+	ASSERT_EQ(6, kpool_submit(&self->ring));
+	/* Two CQ slots left: the chain of three stays in the ring. */
+	linked(q_nop(&self->ring, 0));
+	linked(q_nop(&self->ring, 1));
+	q_nop(&self->ring, 2);
+	first = kpool_submit(&self->ring);
+	ASSERT_EQ(0, kp_reap_n(&self->ring, cqes, 6, WAIT));
+	later = kpool_submit(&self->ring);
+	ASSERT_EQ(0, reap(&self->ring, 3, res, NULL));
+	EXPECT_TRUE(first == -EBUSY && later == 3 && res[0] == 0 &&
+		    res[1] == 0 && res[2] == 0);
 }
 
 /* A full pool: the chain stays in the ring whole, or waits whole. */

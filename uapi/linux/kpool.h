@@ -96,7 +96,8 @@ enum kpool_op {
  *                of at least 40); else on a normal one.
  *   deadline_ns  0, or how long after submission the task may start.  A
  *                task still waiting then completes with -ETIME without
- *                running; a running TIMEOUT or BURN stops with -ETIME.
+ *                running; a running TIMEOUT or BURN, or a data op between
+ *                two chunks, stops with -ETIME.
  *   flags        KPOOL_SQE_CPU: run on CPU cpu (an online CPU the
  *                submitter's affinity and cpuset allow, else -EINVAL);
  *                KPOOL_SQE_UNBOUND: run on any CPU the submitter may use
@@ -182,7 +183,9 @@ enum kpool_op {
  *
  * Chains (KPOOL_SQE_LINK, as io_uring's IOSQE_IO_LINK): an SQE with
  * KPOOL_SQE_LINK and the SQEs after it form a chain, which ends at the
- * first SQE without the flag, or at the last SQE the ENTER takes.  Each
+ * first SQE without the flag, or at the last of the to_submit SQEs the
+ * ENTER was asked to take.  A chain the CQ has no room for stays whole in
+ * the ring (ENTER takes the SQEs before it, or fails with EBUSY).  Each
  * task of a chain starts only after the one before it succeeded: its
  * result is >= 0 and, for READ and WRITE, the whole len was transferred.
  * When one fails (or is cancelled, or its deadline passes), every later
@@ -194,9 +197,11 @@ enum kpool_op {
  * (each still holds its CQ slot) and join the queue when their turn
  * comes, so a chain may be longer than capacity + max_waiting.  Every
  * task keeps its own priority, deadline (counted from submission) and
- * CQE.  CANCEL of a task of a chain that has not started completes it
- * and the rest of its chain with -ECANCELED at once.  CANCEL can be
- * neither in a chain nor carry the flag (-EINVAL).
+ * CQE; a task's deadline is checked when its turn comes (it completes
+ * with -ETIME then if it has passed).  CANCEL of a task of a chain that
+ * has not started completes it and the rest of its chain with -ECANCELED
+ * at once.  CANCEL can be neither in a chain nor carry the flag
+ * (-EINVAL).
  */
 #define KPOOL_SQE_CPU		0x01
 #define KPOOL_SQE_UNBOUND	0x02
@@ -385,10 +390,12 @@ struct kpool_setup {
  *
  * Returns 0, or:
  *   EBADFD    the pool is not set up
- *   EINVAL    size, flags, resv, min_complete > cq_entries, or the SQ
- *             tail is more than sq_entries ahead of the SQ head
- *   EBUSY     to_submit > 0 but the CQ had no room for any task, and
- *             KPOOL_ENTER_GETEVENTS was not given
+ *   EINVAL    size, flags, resv, min_complete > cq_entries, min_complete
+ *             without KPOOL_ENTER_GETEVENTS, or the SQ tail is more than
+ *             sq_entries ahead of the SQ head
+ *   EBUSY     to_submit > 0 but the CQ had no room for any task (or for
+ *             the whole chain first in the SQ), and KPOOL_ENTER_GETEVENTS
+ *             was not given
  *   EAGAIN    the pool is full and not blocking, and no SQE was taken
  *   ESHUTDOWN to_submit > 0 and the pool is draining: it takes no SQE at
  *             all, not even a CANCEL or an invalid one
