@@ -95,7 +95,7 @@ $(LIB_A): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(LIB_SO): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS)) ulib/libkpool.map
-	$(CC) -shared -Wl,-soname,libkpool.so.$(SONAME_MAJOR) \
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libkpool.so.$(SONAME_MAJOR) \
 		-Wl,--version-script=ulib/libkpool.map -o $@ $(filter %.o,$^) \
 		$(URCU_LIBS)
 	ln -sf $(notdir $@) $(BUILD)/lib/libkpool.so.$(SONAME_MAJOR)
@@ -210,6 +210,13 @@ demo:
 bench:
 	tools/bench.sh
 
+# The Debian packages (debian/): kpool-dkms, libkpool0, libkpool-dev and
+# kpool-tools, built by dpkg-buildpackage in a copy of the tree, into
+# build/deb/.  tools/deb-check.sh checks them.
+.PHONY: deb
+deb:
+	tools/deb.sh
+
 PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
@@ -220,6 +227,7 @@ MANDIR	?= $(PREFIX)/share/man
 # tools/man-check.sh keeps them in step with the map and the headers.
 MAN3_PAGES := $(wildcard man/man3/*.3)
 MAN7_PAGES := $(wildcard man/man7/*.7)
+MAN1_PAGES := $(wildcard man/man1/*.1)
 
 PC_FILE	:= $(BUILD)/lib/kpool.pc
 
@@ -238,7 +246,8 @@ $(PC_FILE): Makefile dkms.conf
 
 install: lib $(PC_FILE) $(KPOOLSTAT)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/linux \
-		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libkpool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkpool.so.$(SONAME_MAJOR)
@@ -250,6 +259,7 @@ install: lib $(PC_FILE) $(KPOOLSTAT)
 	install -m 755 $(KPOOLSTAT) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(MAN3_PAGES) $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 $(MAN7_PAGES) $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 $(MAN1_PAGES) $(DESTDIR)$(MANDIR)/man1/
 
 # What install put there (and install-module-files, and the module that
 # install-module put under updates/ for KDIR's kernel).
@@ -264,7 +274,8 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/kpool.conf \
 		$(DESTDIR)$(MODLOADDIR)/kpool.conf $(DESTDIR)$(MODPROBEDIR)/kpool.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3_PAGES))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7_PAGES)))
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7_PAGES))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_PAGES)))
 	rm -f $(DESTDIR)/lib/modules/$(KERNELRELEASE_OF_KDIR)/updates/kpool.ko*
 
 # The module as a system installs it: kpool.ko under updates/ (depmod

@@ -120,6 +120,9 @@ step host-libpool-without-module "$KPOOL_BUILD/selftests/libpool_test"
 step install-pkg-config tools/install-check.sh
 # A man page for every public function, in step with the map and headers.
 step man-pages tools/man-check.sh
+# make deb: kpool-dkms, libkpool0, libkpool-dev, kpool-tools; lintian;
+# a program built against the unpacked -dev package.
+step deb-packages tools/deb-check.sh
 
 for series in $KPOOL_FETCH_SERIES; do
 	step "kernel-fetch-$series" tools/fetch-kernel.sh "$series"

@@ -3,6 +3,7 @@
 # Install what kpool's build, checks and guests need, if it is missing.
 # Debian 12, as root.  Kernels and headers by their metapackage names.
 #   setup-host.sh [--bench]   (--bench: also what make bench needs)
+#   setup-host.sh --deb       (also what make deb and deb-check.sh need)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +26,10 @@ pkgs=(
 # make bench: the contenders' libraries, strace to count syscalls, gnuplot.
 [ "${1:-}" = --bench ] &&
 	pkgs+=(liburing-dev libuv1-dev libglib2.0-dev strace gnuplot-nox)
+# make deb and tools/deb-check.sh: the Debian packaging tools (tools/deb.sh
+# installs those it needs itself).
+[ "${1:-}" = --deb ] &&
+	pkgs+=(build-essential debhelper dh-dkms fakeroot lintian)
 
 missing=()
 for p in "${pkgs[@]}"; do
