@@ -22,51 +22,9 @@
 #include <sys/mman.h>
 #include "kselftest_harness.h"
 #include "kpool_util.h"
-#include "kpool_pool.h"
+#include "kpool_pool_util.h"
 
 #define RACERS		8
-#define FOREVER		KPOOL_WAIT_FOREVER
-
-static struct kpool_sqe nop_sqe(void)
-{
-	struct kpool_sqe sqe = { 0 };
-
-	kpool_prep_nop(&sqe);
-	return sqe;
-}
-
-static struct kpool_sqe timeout_sqe(uint64_t ns)
-{
-	struct kpool_sqe sqe = { 0 };
-
-	kpool_prep_timeout(&sqe, ns);
-	return sqe;
-}
-
-static struct kpool_pool_opts opts(unsigned int capacity,
-				   unsigned int queue_size,
-				   unsigned int flags)
-{
-	struct kpool_pool_opts o;
-
-	kpool_pool_opts_default(&o);
-	o.capacity = o.max_capacity = capacity;
-	o.queue_size = queue_size;
-	o.flags = flags;
-	return o;
-}
-
-static int has_call(void)
-{
-	struct kpool_ring ring;
-	int has;
-
-	if (kpool_ring_open(&ring, 1, NULL))
-		return 0;
-	has = !!(ring.features & KPOOL_FEAT_CALL);
-	kpool_ring_exit(&ring);
-	return has;
-}
 
 static int nothing_fn(void *arg)
 {
@@ -460,7 +418,7 @@ FIXTURE_SETUP(racers)
 	self->x.efd = -1;
 	if (variant->functions) {
 		KP_REQUIRE_MODULE();
-		if (!has_call())
+		if (!kp_has_call())
 			SKIP(return, "the module has no KPOOL_FEAT_CALL");
 	} else {
 		KP_REQUIRE_MODULE();

@@ -14,29 +14,12 @@
 #include <pthread.h>
 #include "kselftest_harness.h"
 #include "kpool_util.h"
-#include "kpool_pool.h"
+#include "kpool_pool_util.h"
 
-#define FOREVER		KPOOL_WAIT_FOREVER
 #define SPIN_MAX	(10000 * KP_MS)	/* a waiting function's bound */
 #define THREADS		8
 #define PER_THREAD	500
 #define MANY		40		/* more than the pool's 16 cancels */
-
-static struct kpool_sqe nop_sqe(void)
-{
-	struct kpool_sqe sqe = { 0 };
-
-	kpool_prep_nop(&sqe);
-	return sqe;
-}
-
-static struct kpool_sqe timeout_sqe(uint64_t ns)
-{
-	struct kpool_sqe sqe = { 0 };
-
-	kpool_prep_timeout(&sqe, ns);
-	return sqe;
-}
 
 /* A task that fails when it runs: a CRC32C of a pool without an arena. */
 static struct kpool_sqe failing_sqe(void)
@@ -46,38 +29,6 @@ static struct kpool_sqe failing_sqe(void)
 	kpool_prep_crc32c(&sqe, 0, 1, 0);	/* -EINVAL */
 	return sqe;
 }
-
-static struct kpool_pool_opts opts(unsigned int capacity,
-				   unsigned int queue_size,
-				   unsigned int flags)
-{
-	struct kpool_pool_opts o;
-
-	kpool_pool_opts_default(&o);
-	o.capacity = o.max_capacity = capacity;
-	o.queue_size = queue_size;
-	o.flags = flags;
-	return o;
-}
-
-static int kp_has_call(void)
-{
-	struct kpool_ring ring;
-	int has;
-
-	if (kpool_ring_open(&ring, 1, NULL))
-		return 0;
-	has = !!(ring.features & KPOOL_FEAT_CALL);
-	kpool_ring_exit(&ring);
-	return has;
-}
-
-/* In a test: skip unless the module runs functions. */
-#define KP_REQUIRE_CALL()						\
-	do {								\
-		if (!kp_has_call())					\
-			SKIP(return, "the module has no KPOOL_FEAT_CALL"); \
-	} while (0)
 
 /* The number the function returns is its argument. */
 static int return_arg_fn(void *arg)

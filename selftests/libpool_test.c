@@ -29,7 +29,7 @@
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "kpool_util.h"
-#include "kpool_pool.h"
+#include "kpool_pool_util.h"
 
 #ifndef STRESS_TASKS_PER_THREAD
 #define STRESS_TASKS_PER_THREAD	100000
@@ -38,56 +38,6 @@
 #define CRC_EVERY		8	/* every 8th task is a CRC32C */
 #define CRC_LEN			64
 #define CRC_SLOTS		256
-#define FOREVER			KPOOL_WAIT_FOREVER
-
-static struct kpool_sqe nop_sqe(void)
-{
-	struct kpool_sqe sqe = { 0 };
-
-	kpool_prep_nop(&sqe);
-	return sqe;
-}
-
-static struct kpool_sqe timeout_sqe(uint64_t ns)
-{
-	struct kpool_sqe sqe = { 0 };
-
-	kpool_prep_timeout(&sqe, ns);
-	return sqe;
-}
-
-static struct kpool_pool_opts opts(unsigned int capacity,
-				   unsigned int queue_size,
-				   unsigned int flags)
-{
-	struct kpool_pool_opts o;
-
-	kpool_pool_opts_default(&o);
-	o.capacity = o.max_capacity = capacity;
-	o.queue_size = queue_size;
-	o.flags = flags;
-	return o;
-}
-
-static int kp_has_call(void)
-{
-	struct kpool_ring ring;
-	int has;
-
-	if (kpool_ring_open(&ring, 1, NULL))
-		return 0;
-	has = !!(ring.features & KPOOL_FEAT_CALL);
-	kpool_ring_exit(&ring);
-	return has;
-}
-
-/* In a test or fixture setup: skip unless the module runs functions. */
-#define KP_REQUIRE_CALL()						\
-	do {								\
-		KP_REQUIRE_MODULE();					\
-		if (!kp_has_call())					\
-			SKIP(return, "the module has no KPOOL_FEAT_CALL"); \
-	} while (0)
 
 /* A callback that counts its calls and keeps the last result. */
 struct counter {
