@@ -31,15 +31,4 @@ pkgs=(
 [ "${1:-}" = --deb ] &&
 	pkgs+=(build-essential debhelper dh-dkms fakeroot lintian)
 
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-[ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root or install them"
-say "setup-host: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >&2
-apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+apt_need "${pkgs[@]}"
