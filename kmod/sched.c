@@ -475,14 +475,20 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	bool start, handed = false, notify = false, recheck = false;
 	struct kpool_task *member;
 	unsigned long flags;
+	u32 followers = 0;
 	int ret;
 
-	/* Relative until now (submit_ns is from alloc); far ones clamped. */
-	for (member = task; member; member = member->link_next)
+	/*
+	 * Deadlines are relative until now (submit_ns is from alloc); far
+	 * ones clamped.  One walk of the chain also counts what hangs off it.
+	 */
+	for (member = task; member; member = member->link_next) {
 		if (member->deadline)
 			member->deadline = min_t(u64, member->deadline,
 						 KTIME_MAX - member->submit_ns) +
 					   member->submit_ns;
+		followers += member != task;
+	}
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
 	if (pool->draining) {
@@ -494,8 +500,7 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
 		return -EAGAIN;
 	}
-	for (member = task->link_next; member; member = member->link_next)
-		WRITE_ONCE(pool->linked, pool->linked + 1);
+	WRITE_ONCE(pool->linked, pool->linked + followers);
 	if (start && task->run_inline) {
 		kpool_sched_run_inline_locked(pool, task, flags);
 		return 0;
