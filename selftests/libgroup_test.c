@@ -263,7 +263,10 @@ TEST_F(group, tasks_a_callback_submits_into_its_group_are_waited_for)
 	ASSERT_EQ(0, kpool_group_wait(self->group, FOREVER));
 	ASSERT_EQ(0, kpool_group_counts(self->group, &counts));
 	EXPECT_TRUE(c.err == 0 && counts.submitted == 10 &&
-		    counts.completed == 10);
+		    counts.completed == 10) {
+		TH_LOG("err %d, left %u, submitted %u, completed %u",
+		       c.err, c.left, counts.submitted, counts.completed);
+	}
 }
 
 /* ---- results ---- */
