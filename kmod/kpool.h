@@ -29,6 +29,7 @@
 #include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/percpu-refcount.h>
 #include <linux/sched.h>
@@ -68,6 +69,35 @@ struct kpool_shm {
 	void			*addr;		/* the kernel's view: vmap() */
 	struct page		**pages;
 	unsigned int		nr_pages;
+};
+
+/*
+ * Inline tasks ENTER took one after the other, not yet run (submit.c):
+ * they run together, their CQEs posted at once (kpool_sched_run_inline()).
+ * In the pool, under submit_lock, rather than on ENTER's stack, which the
+ * kernel may zero on every call (CONFIG_INIT_STACK_ALL_ZERO).
+ */
+#define KPOOL_INLINE_BATCH	32
+/*
+ * ...or at every multiple of this many while another thread sleeps waiting
+ * for CQEs (a pool API completion thread), so that it starts on them while
+ * the ENTER goes on.  Posting only every 32 made the pool API's batches up
+ * to 20% slower than one CQE at a time; this keeps them as fast, and the
+ * ring API's batches of 32 as fast as at 32 (docs/performance.md).
+ */
+#define KPOOL_INLINE_BATCH_SHARED 8
+
+struct kpool_inline_batch {
+	struct kpool_task	*tasks[KPOOL_INLINE_BATCH];
+	struct kpool_cqe	cqes[KPOOL_INLINE_BATCH];
+	u32			n;
+	/*
+	 * SQEs before this one (the module's sq_head numbering) are taken
+	 * one at a time: they went back to the ring from a batch that
+	 * could not run them inline, and the scheduler queues or refuses
+	 * them as it would any task.
+	 */
+	u32			alone_until;
 };
 
 /* The queues and settings of one pool's scheduler (sched.c). */
@@ -123,6 +153,17 @@ struct kpool_pool {
 	 * past the SQEs the CQ had room for: the next ENTER fails the rest.
 	 */
 	bool			sq_chain_failing;
+	/*
+	 * The task cache (as io_uring's request cache): a released task goes
+	 * on task_free, from any context; ENTER, under submit_lock, takes
+	 * that whole list into task_cache and allocates from there before
+	 * it asks the slab.  It holds at most as many tasks as the pool had
+	 * in flight at once (each held a CQ slot: cq_entries), charged to
+	 * whoever allocated them first, and goes with the pool.
+	 */
+	struct llist_head	task_free;
+	struct llist_node	*task_cache;
+	struct kpool_inline_batch inline_batch;
 
 	/*
 	 * Completion side.  Irq-safe: timers post completions from hardirq
@@ -237,6 +278,7 @@ struct kpool_task {
 	 */
 	struct kpool_task	*link_next;
 	struct kpool_task	*link_prev;
+	struct llist_node	cache_node;	/* pool->task_free */
 	unsigned long		data[KPOOL_TASK_DATA_SIZE / sizeof(unsigned long)];
 };
 
@@ -334,6 +376,8 @@ int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma);
 u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want);
 void kpool_cq_unreserve(struct kpool_pool *pool, u32 n);
 void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux);
+void kpool_cq_post_many(struct kpool_pool *pool, const struct kpool_cqe *cqes,
+			u32 n);
 void kpool_cq_skip(struct kpool_pool *pool);
 u32 kpool_cq_ready(struct kpool_pool *pool);
 int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
@@ -342,6 +386,8 @@ int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
 void kpool_sched_init(struct kpool_pool *pool);
 int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task);
 void kpool_sched_kick(struct kpool_pool *pool);
+u32 kpool_sched_run_inline(struct kpool_pool *pool,
+			   struct kpool_inline_batch *batch);
 s32 kpool_sched_complete(struct kpool_task *task, s32 res);
 void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
 			unsigned int op, s32 res);
@@ -445,6 +491,7 @@ int kpool_task_run(struct kpool_task *task);
 s32 kpool_task_done(struct kpool_task *task, s32 res);
 s32 kpool_task_finish(struct kpool_task *task, s32 res);
 void kpool_task_release(struct kpool_task *task);
+void kpool_tasks_free_cache(struct kpool_pool *pool);
 int kpool_tasks_init(void);
 void kpool_tasks_exit(void);
 

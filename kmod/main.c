@@ -114,6 +114,7 @@ static void kpool_pool_free(struct kpool_pool *pool)
 	kpool_registry_del(pool);
 	kpool_workers_stop(pool);
 	kpool_sched_stop_timers(pool);
+	kpool_tasks_free_cache(pool);
 	percpu_ref_exit(&pool->refs);
 	kpool_rings_free(pool);
 	mutex_destroy(&pool->submit_lock);

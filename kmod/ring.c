@@ -298,26 +298,47 @@ void kpool_cq_unreserve(struct kpool_pool *pool, u32 n)
 	spin_unlock_irq(&pool->cq_lock);
 }
 
-/* Post one CQE into a slot reserved by kpool_cq_reserve().  Any context. */
-void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux)
+/*
+ * Post @n CQEs into slots reserved by kpool_cq_reserve(): one lock hold,
+ * one tail store and at most one wakeup for all of them (a batch of
+ * inline completions, sched.c).  Any context.
+ */
+void kpool_cq_post_many(struct kpool_pool *pool, const struct kpool_cqe *cqes,
+			u32 n)
 {
-	struct kpool_cqe *cqe;
 	unsigned long flags;
+	u32 i;
 
+	if (!n)
+		return;
 	spin_lock_irqsave(&pool->cq_lock, flags);
-	cqe = &pool->kring->cqes[pool->cq_tail & pool->cq_mask];
-	WRITE_ONCE(cqe->user_data, user_data);
-	WRITE_ONCE(cqe->res, res);
-	WRITE_ONCE(cqe->aux, aux);
+	for (i = 0; i < n; i++) {
+		struct kpool_cqe *cqe =
+			&pool->kring->cqes[(pool->cq_tail + i) & pool->cq_mask];
+
+		WRITE_ONCE(cqe->user_data, cqes[i].user_data);
+		WRITE_ONCE(cqe->res, cqes[i].res);
+		WRITE_ONCE(cqe->aux, cqes[i].aux);
+	}
 	/* Waiters read cq_tail without the lock, in kpool_cq_ready(). */
-	WRITE_ONCE(pool->cq_tail, pool->cq_tail + 1);
-	pool->cq_reserved--;
-	/* The CQE is written before the program can see the new tail. */
+	WRITE_ONCE(pool->cq_tail, pool->cq_tail + n);
+	pool->cq_reserved -= n;
+	/* The CQEs are written before the program can see the new tail. */
 	smp_store_release(&pool->kring->cq_tail, pool->cq_tail);
 	spin_unlock_irqrestore(&pool->cq_lock, flags);
 
 	if (wq_has_sleeper(&pool->cq_wait))
 		wake_up(&pool->cq_wait);
+}
+
+/* Post one CQE into a slot reserved by kpool_cq_reserve().  Any context. */
+void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux)
+{
+	const struct kpool_cqe cqe = {
+		.user_data = user_data, .res = res, .aux = aux,
+	};
+
+	kpool_cq_post_many(pool, &cqe, 1);
 }
 
 /* A reserved CQE that will not be posted (a quiet completion).  Any context. */

@@ -178,6 +178,10 @@ static void kpool_sched_queue_locked(struct kpool_pool *pool,
  * worker.c) gives back its CQ slot instead.  Returns the result it
  * completed with.
  */
+static void kpool_sched_account_locked(struct kpool_pool *pool,
+				       struct kpool_task *task, s32 res,
+				       u64 now);
+
 static s32 kpool_sched_post_locked(struct kpool_pool *pool,
 				   struct kpool_task *task, s32 res, u64 now)
 {
@@ -189,6 +193,15 @@ static s32 kpool_sched_post_locked(struct kpool_pool *pool,
 		kpool_cq_skip(pool);
 	else
 		kpool_cq_post(pool, task->user_data, res, task->aux);
+	kpool_sched_account_locked(pool, task, res, now);
+	return res;
+}
+
+/* The completion's accounting, all of it but the CQE: see above. */
+static void kpool_sched_account_locked(struct kpool_pool *pool,
+				       struct kpool_task *task, s32 res,
+				       u64 now)
+{
 	if (task->state == KPOOL_TASK_NEW || task->state == KPOOL_TASK_LINKED) {
 		trace_kpool_task_submit(task);
 		kpool_stats_submitted(pool, task);
@@ -220,7 +233,6 @@ static s32 kpool_sched_post_locked(struct kpool_pool *pool,
 		pool->stuck_now--;
 	list_del_init(&task->pool_node);
 	task->state = KPOOL_TASK_DONE;
-	return res;
 }
 
 /*
@@ -420,31 +432,69 @@ static void kpool_expire_work(struct work_struct *work)
 
 /*
  * An inline op (KPOOL_OPF_INLINE) that can start in the submitter's ENTER
- * starts, runs and completes in one hold of sched_lock: one lock round
- * trip and no clock read of its own (it ran for no measurable time, so
- * its run time is 0 and its CQE carries its submission time).  No one else
- * ever sees it.  Drops the lock.
+ * starts, runs and completes in one hold of sched_lock, with no clock read
+ * of its own (it ran for no measurable time, so its run time is 0 and its
+ * CQE carries its submission time).  No one else ever sees it, so no
+ * cancel can have asked it to stop.  Its CQE goes into @cqe, for the
+ * caller to post; its accounting is done.
  */
-static void kpool_sched_run_inline_locked(struct kpool_pool *pool,
-					  struct kpool_task *task,
-					  unsigned long flags)
-	__releases(&pool->sched_lock)
+static void kpool_sched_run_one_inline_locked(struct kpool_pool *pool,
+					      struct kpool_task *task,
+					      struct kpool_cqe *cqe)
 {
-	bool kick;
-
 	trace_kpool_task_submit(task);
 	kpool_stats_submitted(pool, task);
 	kpool_sched_take_slot_locked(pool, task, task->submit_ns);
-	kpool_sched_complete_at_locked(pool, task, task->def->issue(task),
-				       task->submit_ns);
-	/* Queued by another submitter while we held the slot? */
+	cqe->user_data = task->user_data;
+	cqe->res = task->def->issue(task);
+	cqe->aux = task->aux;
+	kpool_sched_account_locked(pool, task, cqe->res, task->submit_ns);
+}
+
+/*
+ * After inline tasks ran, outside sched_lock: wake who waits for what
+ * they gave back, and start what another submitter queued meanwhile.
+ */
+static void kpool_sched_after_inline(struct kpool_pool *pool, bool kick)
+{
+	kpool_sched_wake(pool);
+	if (kick)
+		kpool_sched_kick(pool);
+}
+
+/*
+ * ENTER's batch of inline tasks, taken one after the other from the SQ
+ * (io_uring's inline issue with batched completion): those that can start
+ * now run in one hold of sched_lock, in order, and their CQEs are posted
+ * together (one tail store, one wakeup).  The first that cannot start (a
+ * task waits ahead of it, no slot is free, the pool drains) stops the
+ * batch: it and those after it are the caller's.  The tasks are lone (no
+ * chain).  Returns how many ran; the caller releases them.
+ */
+u32 kpool_sched_run_inline(struct kpool_pool *pool,
+			   struct kpool_inline_batch *batch)
+{
+	u32 n = min_t(u32, batch->n, KPOOL_INLINE_BATCH);
+	unsigned long flags;
+	bool kick;
+	u32 ran;
+
+	spin_lock_irqsave(&pool->sched_lock, flags);
+	for (ran = 0; ran < n; ran++) {
+		if (pool->draining || pool->waiting ||
+		    !kpool_sched_can_start_locked(pool, batch->tasks[ran]))
+			break;
+		kpool_sched_run_one_inline_locked(pool, batch->tasks[ran],
+						  &batch->cqes[ran]);
+	}
+	/* Under sched_lock, as every post: STATS never sees them apart. */
+	kpool_cq_post_many(pool, batch->cqes, ran);
 	kick = pool->waiting;
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 
-	kpool_sched_wake(pool);
-	kpool_task_release(task);
-	if (kick)
-		kpool_sched_kick(pool);
+	if (ran)
+		kpool_sched_after_inline(pool, kick);
+	return ran;
 }
 
 /* The next waiting task, highest priority first, or NULL. */
@@ -502,7 +552,19 @@ int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
 	}
 	WRITE_ONCE(pool->linked, pool->linked + followers);
 	if (start && task->run_inline) {
-		kpool_sched_run_inline_locked(pool, task, flags);
+		struct kpool_cqe cqe;
+		bool kick;
+
+		kpool_sched_run_one_inline_locked(pool, task, &cqe);
+		kpool_cq_post_many(pool, &cqe, 1);
+		/* A chain's head: the rest goes on after its CQE. */
+		if (task->link_next)
+			kpool_chain_advance_locked(pool, task, cqe.res,
+						   task->submit_ns);
+		kick = pool->waiting;
+		spin_unlock_irqrestore(&pool->sched_lock, flags);
+		kpool_sched_after_inline(pool, kick);
+		kpool_task_release(task);
 		return 0;
 	}
 	list_add_tail(&task->pool_node, &pool->tasks);

@@ -25,6 +25,7 @@
 #include <linux/cpumask.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/llist.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -156,13 +157,26 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 	return ret;
 }
 
-/* A new task, submitted at @now (one clock read serves a whole batch). */
+/*
+ * A new task, submitted at @now (one clock read serves a whole batch):
+ * from the pool's task cache if it has one, else from the slab.  Under
+ * submit_lock, the cache's one consumer.
+ */
 static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 {
-	struct kpool_task *task = kmem_cache_alloc(kpool_task_cache, GFP_KERNEL);
+	struct llist_node *node = pool->task_cache;
+	struct kpool_task *task;
 
-	if (!task)
-		return NULL;
+	if (!node)
+		node = llist_del_all(&pool->task_free);
+	if (node) {
+		pool->task_cache = node->next;
+		task = llist_entry(node, struct kpool_task, cache_node);
+	} else {
+		task = kmem_cache_alloc(kpool_task_cache, GFP_KERNEL);
+		if (!task)
+			return NULL;
+	}
 	task->pool = pool;
 	task->op = 0;
 	task->state = KPOOL_TASK_NEW;
@@ -189,11 +203,11 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 }
 
 /*
- * Free a task: what its prep took, its memory, its pool ref.  After its
- * CQE, or for tasks that never were (invalid, or refused by a full pool):
- * no CQE.  The tasks still linked behind it go too: they completed with
- * it (the rest of a failed chain, sched.c) or never were (a refused
- * chain).  Any context.
+ * Free a task: what its prep took, its pool ref; its memory goes back to
+ * the pool's task cache.  After its CQE, or for tasks that never were
+ * (invalid, or refused by a full pool): no CQE.  The tasks still linked
+ * behind it go too: they completed with it (the rest of a failed chain,
+ * sched.c) or never were (a refused chain).  Any context.
  */
 void kpool_task_release(struct kpool_task *task)
 {
@@ -204,10 +218,26 @@ void kpool_task_release(struct kpool_task *task)
 		if (task->prepped && task->def->cleanup)
 			task->def->cleanup(task);
 		put_pid(task->owner);
-		kmem_cache_free(kpool_task_cache, task);
+		/* Before the ref: the pool's free, after the last, sees it. */
+		llist_add(&task->cache_node, &pool->task_free);
 		percpu_ref_put(&pool->refs);
 		task = next;
 	}
+}
+
+/* The pool goes: so do the tasks its cache holds.  No task is left. */
+void kpool_tasks_free_cache(struct kpool_pool *pool)
+{
+	struct llist_node *lists[] = {
+		pool->task_cache, llist_del_all(&pool->task_free),
+	};
+	struct kpool_task *task, *tmp;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lists); i++)
+		llist_for_each_entry_safe(task, tmp, lists[i], cache_node)
+			kmem_cache_free(kpool_task_cache, task);
+	pool->task_cache = NULL;
 }
 
 /* An invalid SQE: its CQE says why. */
@@ -335,6 +365,45 @@ static int kpool_chain_accept(struct kpool_pool *pool,
 	return err;
 }
 
+/* May the task just taken (at sq_head - 1) join the batch? */
+static bool kpool_inline_batchable(struct kpool_pool *pool,
+				   const struct kpool_inline_batch *batch,
+				   const struct kpool_chain *chain,
+				   const struct kpool_task *task)
+{
+	return task->run_inline && !chain->head &&
+		!(task->sqe_flags & KPOOL_SQE_LINK) &&
+		(s32)(pool->sq_head - 1 - batch->alone_until) >= 0;
+}
+
+/*
+ * Run the batch.  The tasks that could not start inline, and those after
+ * them, go back to the ring untaken (their SQEs are taken again, one at a
+ * time), as do the @extra SQEs taken after the batch.  Returns how many
+ * went back.
+ */
+static u32 kpool_inline_flush(struct kpool_pool *pool,
+			      struct kpool_inline_batch *batch, u32 *done,
+			      u32 extra)
+{
+	u32 ran, back, i;
+
+	if (!batch->n)
+		return 0;
+	ran = kpool_sched_run_inline(pool, batch);
+	for (i = 0; i < batch->n; i++)
+		kpool_task_release(batch->tasks[i]);
+	back = batch->n - ran;
+	batch->n = 0;
+	if (!back)
+		return 0;
+	back += extra;
+	pool->sq_head -= back;
+	*done -= back;
+	batch->alone_until = pool->sq_head + back;
+	return back;
+}
+
 /*
  * Take up to @to_submit published SQEs.  Each taken SQE holds a CQ slot
  * reserved beforehand, so its CQE can always be posted.  In a blocking
@@ -343,6 +412,7 @@ static int kpool_chain_accept(struct kpool_pool *pool,
 int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		 u32 *submitted)
 {
+	struct kpool_inline_batch *batch = &pool->inline_batch;
 	struct kpool_chain chain = {};
 	u32 avail, want, room, done = 0;
 	bool chain_failed = false;	/* the rest of it gets -ECANCELED */
@@ -387,12 +457,20 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 
 	chain_failed = pool->sq_chain_failing;
 	pool->sq_chain_failing = false;
+	batch->n = 0;
+	batch->alone_until = pool->sq_head;
 	now = ktime_get_ns();
-	while (done < room) {
-		struct kpool_task *task = kpool_task_alloc(pool, now);
+	while (done < room || batch->n) {
+		struct kpool_task *task;
 		bool links;
 		int err;
 
+		/* The last SQE taken was inline: run the batch first. */
+		if (done == room) {
+			kpool_inline_flush(pool, batch, &done, 0);
+			continue;
+		}
+		task = kpool_task_alloc(pool, now);
 		if (!task) {
 			ret = -ENOMEM;
 			break;
@@ -416,6 +494,19 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		/* A control op runs at once: it cannot wait in a chain. */
 		if (!err && chain.head && task->def->flags & KPOOL_OPF_CONTROL)
 			err = -EINVAL;
+		if (!err && kpool_inline_batchable(pool, batch, &chain, task)) {
+			batch->tasks[batch->n++] = task;
+			if (batch->n == KPOOL_INLINE_BATCH ||
+			    (!(batch->n % KPOOL_INLINE_BATCH_SHARED) &&
+			     wq_has_sleeper(&pool->cq_wait)))
+				kpool_inline_flush(pool, batch, &done, 0);
+			continue;
+		}
+		/* Any other SQE waits for the batch before it to run. */
+		if (kpool_inline_flush(pool, batch, &done, 1)) {
+			kpool_task_release(task);	/* taken again */
+			continue;
+		}
 		if (err) {
 			kpool_task_reject(task, err);
 			if (chain.head)
@@ -456,6 +547,8 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		ret = err;
 		break;
 	}
+	/* Stopped by an allocation: what the batch cannot run goes back. */
+	kpool_inline_flush(pool, batch, &done, 0);
 	/* A chain cut short by the CQ's room or an allocation goes back whole. */
 	if (chain.head) {
 		pool->sq_head -= chain.len;

@@ -5,7 +5,8 @@
  * its capacity slot while it runs; one that has to wait, or asks for a
  * worker (KPOOL_SQE_ASYNC, a placement), runs on a kernel worker.  Where a
  * task ran is read from the kernel's own trace of queued work items
- * (workqueue:workqueue_queue_work), which names the workqueue.
+ * (workqueue:workqueue_queue_work), which names the workqueue.  The NOPs
+ * one ENTER takes in a row run as a batch, with their CQEs in order.
  */
 #define _GNU_SOURCE
 #include "kselftest_harness.h"
@@ -133,6 +134,82 @@ TEST_F(inline_nop, unknown_sqe_flag_is_refused)
 	ASSERT_EQ(1, kpool_submit(&self->ring));
 	ASSERT_EQ(0, kpool_peek_cqe(&self->ring, &cqe));
 	EXPECT_EQ(-EINVAL, cqe->res);
+}
+
+/*
+ * ENTER runs the inline tasks it takes in a row as one batch (one lock
+ * hold, one CQ tail store): in submission order, with any other SQE
+ * answered in its place, and those that cannot start at once queued as
+ * any task is.  Capacity 1, two waiting places.
+ */
+FIXTURE(inline_batch) {
+	struct kpool_ring ring;
+	int up;
+};
+
+FIXTURE_SETUP(inline_batch)
+{
+	struct kpool_ring_params p = { .capacity = 1, .max_waiting = 2 };
+
+	self->up = 0;
+	KP_REQUIRE_MODULE();
+	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, &p));
+	self->up = 1;
+}
+
+FIXTURE_TEARDOWN(inline_batch)
+{
+	if (self->up)
+		kpool_ring_close(&self->ring);
+}
+
+/* How many CQEs, in order, do not say (user_data @i, result @res(i)). */
+static unsigned int out_of_place(struct kpool_ring *r, unsigned int n,
+				 int bad_index)
+{
+	struct kpool_cqe *cqe;
+	unsigned int i, wrong = 0;
+
+	for (i = 0; i < n; i++) {
+		if (kpool_peek_cqe(r, &cqe))
+			return wrong + n - i;
+		wrong += cqe->user_data != i ||
+			 cqe->res != ((int)i == bad_index ? -EINVAL : 0);
+		kpool_cqe_seen(r, cqe);
+	}
+	return wrong + !kpool_peek_cqe(r, &cqe);
+}
+
+TEST_F(inline_batch, cqes_come_in_submission_order_across_batches)
+{
+	/* More than one batch of KPOOL_INLINE_BATCH (32). */
+	ASSERT_EQ(40, kp_queue_nops(&self->ring, 40, 0));
+	ASSERT_EQ(40, kpool_submit(&self->ring));
+	EXPECT_EQ(0, out_of_place(&self->ring, 40, -1));
+}
+
+TEST_F(inline_batch, an_invalid_sqe_between_nops_is_answered_in_its_place)
+{
+	struct kpool_sqe *bad;
+
+	ASSERT_EQ(3, kp_queue_nops(&self->ring, 3, 0));
+	bad = q_nop(&self->ring, 3);
+	bad->resv0 = 1;				/* -EINVAL */
+	ASSERT_EQ(3, kp_queue_nops(&self->ring, 3, 4));
+	ASSERT_EQ(7, kpool_submit(&self->ring));
+	EXPECT_EQ(0, out_of_place(&self->ring, 7, 3));
+}
+
+TEST_F(inline_batch, behind_a_held_slot_nops_queue_and_the_rest_stay)
+{
+	unsigned int sq_left;
+
+	q_burn(&self->ring, 50 * MS, 100);
+	ASSERT_EQ(8, kp_queue_nops(&self->ring, 8, 0));
+	/* The BURN holds the slot: two NOPs queue, six stay in the SQ. */
+	ASSERT_EQ(3, kpool_submit(&self->ring));
+	sq_left = *self->ring.sq.ktail - *self->ring.sq.khead;
+	EXPECT_EQ(6, sq_left);
 }
 
 /* Where NOPs run, by variant: the work items queued for them. */
