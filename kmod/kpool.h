@@ -296,8 +296,10 @@ struct kpool_task {
 struct kpool_op_def {
 	const char *name;
 	/*
-	 * Submitter's context, may sleep.  Fields the op does not use must be
-	 * zero.  Returns 0, or a negative errno that becomes the CQE's res.
+	 * Submitter's context, may sleep.  By then the fields outside the
+	 * row's uses are 0 and op_flags holds only the row's bits: it checks
+	 * the values of its own fields.  Returns 0, or a negative errno that
+	 * becomes the CQE's res.
 	 */
 	int (*prep)(struct kpool_task *task, const struct kpool_sqe *sqe);
 	/*
@@ -317,8 +319,22 @@ struct kpool_op_def {
 	 * the task is freed, whatever happened to it.  Any context.
 	 */
 	void (*cleanup)(struct kpool_task *task);
-	unsigned int flags;
+	unsigned int flags;		/* KPOOL_OPF_* */
+	/*
+	 * The SQE fields the op reads (KPOOL_USES_*) and the op_flags it
+	 * knows: kpool_task_prep() refuses any other field that is not 0,
+	 * and any other op_flags bit, before the op's prep runs.
+	 */
+	unsigned int uses;
+	u32 op_flags;
 };
+
+#define KPOOL_USES_FD		BIT(0)
+#define KPOOL_USES_OFF		BIT(1)
+#define KPOOL_USES_ADDR		BIT(2)
+#define KPOOL_USES_LEN		BIT(3)
+#define KPOOL_USES_ALL		(KPOOL_USES_FD | KPOOL_USES_OFF | \
+				 KPOOL_USES_ADDR | KPOOL_USES_LEN)
 
 #define KPOOL_CANCEL_STOPPED	1
 

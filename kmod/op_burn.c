@@ -22,10 +22,6 @@ int kpool_burn_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	struct kpool_burn *b = kpool_task_data(task, struct kpool_burn);
 
-	if (sqe->fd || sqe->addr || sqe->len)
-		return -EINVAL;
-	if (sqe->op_flags & ~KPOOL_BURN_UNINTERRUPTIBLE)
-		return -EINVAL;
 	if (sqe->off > (u64)kpool_burn_max_ms * NSEC_PER_MSEC)
 		return -EINVAL;
 	b->ns = sqe->off;

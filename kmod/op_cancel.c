@@ -3,7 +3,7 @@
  * CANCEL: cancels the task whose user_data is addr, or with
  * KPOOL_CANCEL_ALL every task of the pool.  A control op: it runs at once
  * inside ENTER (sched.c does the work), takes no slot, and so accepts no
- * priority, deadline or placement.
+ * priority, deadline or placement (the common prep refuses them).
  */
 #include "ops.h"
 
@@ -16,12 +16,6 @@ int kpool_cancel_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	struct kpool_cancel *c = kpool_task_data(task, struct kpool_cancel);
 
-	if (sqe->fd || sqe->off || sqe->len)
-		return -EINVAL;
-	if (sqe->flags || sqe->prio || sqe->deadline_ns)
-		return -EINVAL;
-	if (sqe->op_flags & ~KPOOL_CANCEL_ALL)
-		return -EINVAL;
 	c->all = sqe->op_flags & KPOOL_CANCEL_ALL;
 	if (c->all && sqe->addr)
 		return -EINVAL;

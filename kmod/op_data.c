@@ -30,8 +30,6 @@ int kpool_copy_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	struct kpool_data *d = kpool_task_data(task, struct kpool_data);
 
-	if (sqe->fd || sqe->op_flags)
-		return -EINVAL;
 	d->src = kpool_arena_range(task->pool, sqe->addr, sqe->len, false);
 	d->dst = kpool_arena_range(task->pool, sqe->off, sqe->len, false);
 	if (!d->src || !d->dst)
@@ -65,7 +63,7 @@ int kpool_crc32c_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	struct kpool_data *d = kpool_task_data(task, struct kpool_data);
 
-	if (sqe->fd || sqe->op_flags || sqe->off > U32_MAX)
+	if (sqe->off > U32_MAX)
 		return -EINVAL;
 	d->src = kpool_arena_range(task->pool, sqe->addr, sqe->len, false);
 	if (!d->src)
@@ -97,11 +95,9 @@ int kpool_crc32c_issue(struct kpool_task *task)
 
 int kpool_sha256_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
-	const u32 known = KPOOL_SHA256_INIT | KPOOL_SHA256_FINAL;
 	struct kpool_data *d = kpool_task_data(task, struct kpool_data);
 
-	if (sqe->fd || (sqe->op_flags & ~known) ||
-	    !IS_ALIGNED(sqe->off, 8))
+	if (!IS_ALIGNED(sqe->off, 8))
 		return -EINVAL;
 	d->dst = kpool_arena_range(task->pool, sqe->off,
 				   sizeof(struct kpool_sha256_ctx), false);

@@ -63,7 +63,7 @@ static int kpool_rw_prep(struct kpool_task *task, const struct kpool_sqe *sqe,
 {
 	struct kpool_file_io *io = kpool_task_data(task, struct kpool_file_io);
 
-	if (sqe->op_flags || sqe->off > LLONG_MAX - sqe->len)
+	if (sqe->off > LLONG_MAX - sqe->len)
 		return -EINVAL;
 	io->buf = kpool_arena_range(task->pool, sqe->addr, sqe->len, false);
 	if (!io->buf)
@@ -134,9 +134,6 @@ int kpool_fsync_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	struct kpool_file_io *io = kpool_task_data(task, struct kpool_file_io);
 
-	if (sqe->off || sqe->addr || sqe->len ||
-	    (sqe->op_flags & ~KPOOL_FSYNC_DATASYNC))
-		return -EINVAL;
 	io->datasync = sqe->op_flags & KPOOL_FSYNC_DATASYNC;
 	return kpool_file_get(io, sqe->fd, 0);
 }

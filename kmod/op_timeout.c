@@ -27,8 +27,6 @@ int kpool_timeout_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	struct kpool_timeout *t = kpool_task_data(task, struct kpool_timeout);
 
-	if (sqe->fd || sqe->addr || sqe->len || sqe->op_flags)
-		return -EINVAL;
 	if (sqe->off > KTIME_MAX)
 		return -EINVAL;
 	t->task = task;

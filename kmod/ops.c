@@ -2,8 +2,12 @@
 /*
  * The op table.  Adding an op: give it a number in uapi/linux/kpool.h, put
  * its prep and issue in a file of its own (op_<family>.c, declared in
- * ops.h), and add one row here.  kpool_ops_init() checks every row when
- * the module loads.
+ * ops.h, one line in Kbuild), add one row here, naming the SQE fields the
+ * op reads and the op_flags it knows (the common prep in submit.c refuses
+ * the rest, so the op's prep checks only the values of its own fields), a
+ * kpool_prep_*() helper in libkpool.h, and a sample row in
+ * selftests/kpool_op_samples.h (the build fails without one).
+ * kpool_ops_init() checks every row when the module loads.
  */
 #include <linux/nospec.h>
 #include <linux/string.h>
@@ -24,12 +28,15 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_timeout_issue,
 		.cancel		= kpool_timeout_cancel,
 		.flags		= KPOOL_OPF_ISSUE_INLINE,
+		.uses		= KPOOL_USES_OFF,
 	},
 	[KPOOL_OP_CANCEL] = {
 		.name		= "cancel",
 		.prep		= kpool_cancel_prep,
 		.issue		= kpool_cancel_issue,
 		.flags		= KPOOL_OPF_CONTROL,
+		.uses		= KPOOL_USES_ADDR,
+		.op_flags	= KPOOL_CANCEL_ALL,
 	},
 	[KPOOL_OP_BURN] = {
 		.name		= "burn",
@@ -37,6 +44,8 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_burn_issue,
 		.cancel		= kpool_burn_cancel,
 		.flags		= KPOOL_OPF_LONG,
+		.uses		= KPOOL_USES_OFF,
+		.op_flags	= KPOOL_BURN_UNINTERRUPTIBLE,
 	},
 	[KPOOL_OP_READ] = {
 		.name		= "read",
@@ -45,6 +54,8 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.cancel		= kpool_task_cancel_cooperative,
 		.cleanup	= kpool_file_cleanup,
 		.flags		= KPOOL_OPF_OWNER | KPOOL_OPF_LINK_FULL,
+		.uses		= KPOOL_USES_FD | KPOOL_USES_OFF | KPOOL_USES_ADDR |
+				  KPOOL_USES_LEN,
 	},
 	[KPOOL_OP_WRITE] = {
 		.name		= "write",
@@ -53,6 +64,8 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.cancel		= kpool_task_cancel_cooperative,
 		.cleanup	= kpool_file_cleanup,
 		.flags		= KPOOL_OPF_OWNER | KPOOL_OPF_LINK_FULL,
+		.uses		= KPOOL_USES_FD | KPOOL_USES_OFF | KPOOL_USES_ADDR |
+				  KPOOL_USES_LEN,
 	},
 	[KPOOL_OP_FSYNC] = {
 		.name		= "fsync",
@@ -60,6 +73,8 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_fsync_issue,
 		.cleanup	= kpool_file_cleanup,
 		.flags		= KPOOL_OPF_OWNER,
+		.uses		= KPOOL_USES_FD,
+		.op_flags	= KPOOL_FSYNC_DATASYNC,
 	},
 	[KPOOL_OP_COPY] = {
 		.name		= "copy",
@@ -67,6 +82,7 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_copy_issue,
 		.cancel		= kpool_task_cancel_cooperative,
 		.flags		= KPOOL_OPF_LONG,
+		.uses		= KPOOL_USES_OFF | KPOOL_USES_ADDR | KPOOL_USES_LEN,
 	},
 	[KPOOL_OP_CRC32C] = {
 		.name		= "crc32c",
@@ -74,6 +90,7 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_crc32c_issue,
 		.cancel		= kpool_task_cancel_cooperative,
 		.flags		= KPOOL_OPF_LONG,
+		.uses		= KPOOL_USES_OFF | KPOOL_USES_ADDR | KPOOL_USES_LEN,
 	},
 	[KPOOL_OP_SHA256] = {
 		.name		= "sha256",
@@ -81,6 +98,8 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.issue		= kpool_sha256_issue,
 		.cancel		= kpool_task_cancel_cooperative,
 		.flags		= KPOOL_OPF_LONG,
+		.uses		= KPOOL_USES_OFF | KPOOL_USES_ADDR | KPOOL_USES_LEN,
+		.op_flags	= KPOOL_SHA256_INIT | KPOOL_SHA256_FINAL,
 	},
 #if KPOOL_HAVE_CALL
 	[KPOOL_OP_CALL] = {
@@ -88,6 +107,7 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.prep		= kpool_call_prep,
 		.cancel		= kpool_call_cancel,
 		.flags		= KPOOL_OPF_USER,
+		.uses		= KPOOL_USES_OFF | KPOOL_USES_ADDR,
 	},
 #endif
 };
@@ -141,6 +161,7 @@ int kpool_ops_init(void)
 		if (!kpool_op_supported(def))
 			continue;
 		if (!def->name || !def->issue != user ||
+		    (def->uses & ~KPOOL_USES_ALL) ||
 		    strlen(def->name) >= sizeof_field(struct kpool_probe_op, name) ||
 		    ((def->flags & KPOOL_OPF_CONTROL) &&
 		     (def->flags & ~KPOOL_OPF_CONTROL || def->cancel)) ||

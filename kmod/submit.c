@@ -121,6 +121,20 @@ static bool kpool_may_raise_priority(void)
 		rlimit(RLIMIT_NICE) >= 40;	/* nice_to_rlimit(-20) */
 }
 
+/*
+ * Does the SQE set a field its op does not read (the row's uses), or an
+ * op_flags bit the op does not know?  Checked once, here, for every op.
+ */
+static bool kpool_sqe_has_unused(const struct kpool_op_def *def,
+				 const struct kpool_sqe *sqe)
+{
+	return (sqe->fd && !(def->uses & KPOOL_USES_FD)) ||
+		(sqe->off && !(def->uses & KPOOL_USES_OFF)) ||
+		(sqe->addr && !(def->uses & KPOOL_USES_ADDR)) ||
+		(sqe->len && !(def->uses & KPOOL_USES_LEN)) ||
+		(sqe->op_flags & ~def->op_flags);
+}
+
 /* Checks common to every op, then the op's own prep. */
 static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
@@ -134,7 +148,16 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 		return -EINVAL;
 	if (sqe->resv0 || sqe->resv1 || sqe->resv2)
 		return -EINVAL;
+	if (kpool_sqe_has_unused(task->def, sqe))
+		return -EINVAL;
 	if ((sqe->flags & ~known) || (sqe->flags & placement) == placement)
+		return -EINVAL;
+	/*
+	 * A control op runs at once in ENTER and takes no slot: no
+	 * priority, deadline, placement, worker or chain.
+	 */
+	if ((task->def->flags & KPOOL_OPF_CONTROL) &&
+	    (sqe->flags || sqe->prio || sqe->deadline_ns))
 		return -EINVAL;
 	if (sqe->prio >= KPOOL_NR_PRIO || sqe->deadline_ns > KTIME_MAX)
 		return -EINVAL;

@@ -108,8 +108,6 @@ int kpool_call_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
 	struct kpool_call *call = kpool_task_data(task, struct kpool_call);
 
-	if (sqe->fd || sqe->len || sqe->op_flags)
-		return -EINVAL;
 	call->fn = sqe->addr;
 	call->arg = sqe->off;
 	call->worker = NULL;

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include "kselftest_harness.h"
 #include "kpool_util.h"
+#include "kpool_op_samples.h"
 
 static int write_str(const char *path, const char *s)
 {
@@ -71,7 +72,8 @@ static char file_path[64];
 
 static int open_pool(struct kpool_ring *r)
 {
-	struct kpool_ring_params p = { .arena_size = 1 << 16, .capacity = 2 };
+	struct kpool_ring_params p = { .arena_size = KP_SAMPLE_ARENA,
+					 .capacity = 2 };
 
 	return kpool_ring_open(r, 16, &p);
 }
@@ -83,21 +85,9 @@ static int one_task(struct kpool_ring *r, int kind, int fd)
 	struct kpool_cqe *cqe;
 	int ret;
 
-	switch (kind) {
-	case KPOOL_OP_NOP: kpool_prep_nop(sqe); break;
-	case KPOOL_OP_TIMEOUT: kpool_prep_timeout(sqe, 1000); break;
-	case KPOOL_OP_BURN: kpool_prep_burn(sqe, 1000); break;
-	case KPOOL_OP_READ: kpool_prep_read(sqe, fd, 0, 8192, 0); break;
-	case KPOOL_OP_WRITE: kpool_prep_write(sqe, fd, 0, 8192, 0); break;
-	case KPOOL_OP_FSYNC: kpool_prep_fsync(sqe, fd, 0); break;
-	case KPOOL_OP_COPY: kpool_prep_copy(sqe, 4096, 0, 4096); break;
-	case KPOOL_OP_CRC32C: kpool_prep_crc32c(sqe, 0, 8192, 0); break;
-	case KPOOL_OP_SHA256:
-		kpool_prep_sha256(sqe, 0, 8192, 32768,
-				  KPOOL_SHA256_INIT | KPOOL_SHA256_FINAL);
-		break;
-	default: kpool_prep_cancel(sqe, 12345); break;
-	}
+	if (!sqe)
+		return -ENOSPC;		/* the ring is empty here: never */
+	kp_prep_sample(sqe, kind, fd);
 	ret = kpool_submit_and_wait(r, 1);
 	if (ret < 0)
 		return ret;
@@ -143,7 +133,7 @@ FIXTURE_SETUP(fail_nth)
 	snprintf(file_path, sizeof(file_path), "/tmp/kpool-nth-%d", getpid());
 	self->fd = open(file_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ftruncate(self->fd, 65536));
+	ASSERT_EQ(0, ftruncate(self->fd, KP_SAMPLE_FILE));
 }
 
 FIXTURE_TEARDOWN(fail_nth)
