@@ -158,8 +158,9 @@ struct kpool_pool {
 	 * on task_free, from any context; ENTER, under submit_lock, takes
 	 * that whole list into task_cache and allocates from there before
 	 * it asks the slab.  It holds at most as many tasks as the pool had
-	 * in flight at once (each held a CQ slot: cq_entries), charged to
-	 * whoever allocated them first, and goes with the pool.
+	 * alive at once (its peak: a task outlives its CQ slot only until
+	 * it is freed, e.g. a cancelled chain), charged to whoever
+	 * allocated them first; it does not shrink, and goes with the pool.
 	 */
 	struct llist_head	task_free;
 	struct llist_node	*task_cache;

@@ -168,36 +168,7 @@ static void kpool_sched_queue_locked(struct kpool_pool *pool,
 		kpool_deadline_arm_locked(pool, task->deadline);
 }
 
-/*
- * Post the task's CQE and account for it, in one step under sched_lock,
- * whatever state it left (waiting, running, linked, or a control op that
- * never entered the scheduler).  So STATS never sees a task in no bucket,
- * never disagrees with the CQ, and a drainer that sees the pool empty
- * sees every CQE.  Its memory is freed later, outside the lock
- * (kpool_task_release()).  A quiet task (its worker takes the result,
- * worker.c) gives back its CQ slot instead.  Returns the result it
- * completed with.
- */
-static void kpool_sched_account_locked(struct kpool_pool *pool,
-				       struct kpool_task *task, s32 res,
-				       u64 now);
-
-static s32 kpool_sched_post_locked(struct kpool_pool *pool,
-				   struct kpool_task *task, s32 res, u64 now)
-{
-	lockdep_assert_held(&pool->sched_lock);
-	/* A CANCEL that answered 0 promised -ECANCELED: keep the promise. */
-	if (task->cancel_requested && res >= 0)
-		res = -ECANCELED;
-	if (task->quiet)
-		kpool_cq_skip(pool);
-	else
-		kpool_cq_post(pool, task->user_data, res, task->aux);
-	kpool_sched_account_locked(pool, task, res, now);
-	return res;
-}
-
-/* The completion's accounting, all of it but the CQE: see above. */
+/* A completion's accounting, all of it but the CQE: see below. */
 static void kpool_sched_account_locked(struct kpool_pool *pool,
 				       struct kpool_task *task, s32 res,
 				       u64 now)
@@ -233,6 +204,31 @@ static void kpool_sched_account_locked(struct kpool_pool *pool,
 		pool->stuck_now--;
 	list_del_init(&task->pool_node);
 	task->state = KPOOL_TASK_DONE;
+}
+
+/*
+ * Post the task's CQE and account for it, in one step under sched_lock,
+ * whatever state it left (waiting, running, linked, or a control op that
+ * never entered the scheduler).  So STATS never sees a task in no bucket,
+ * never disagrees with the CQ, and a drainer that sees the pool empty
+ * sees every CQE.  Its memory is freed later, outside the lock
+ * (kpool_task_release()).  A quiet task (its worker takes the result,
+ * worker.c) gives back its CQ slot instead.  Returns the result it
+ * completed with.
+ */
+static s32 kpool_sched_post_locked(struct kpool_pool *pool,
+				   struct kpool_task *task, s32 res, u64 now)
+{
+	lockdep_assert_held(&pool->sched_lock);
+	/* A CANCEL that answered 0 promised -ECANCELED: keep the promise. */
+	if (task->cancel_requested && res >= 0)
+		res = -ECANCELED;
+	if (task->quiet)
+		kpool_cq_skip(pool);
+	else
+		kpool_cq_post(pool, task->user_data, res, task->aux);
+	kpool_sched_account_locked(pool, task, res, now);
+	return res;
 }
 
 /*

@@ -7,8 +7,9 @@
  * memory and preps the copy.  An invalid SQE is answered at once with an
  * error CQE; a control op (CANCEL) runs at once; any other task goes to
  * the scheduler (sched.c), which starts it or queues it.  When the pool
- * is full the SQE is left in the ring, untaken.  Every task taken ends in
- * kpool_task_finish(), which posts its one CQE.
+ * is full the SQE is left in the ring, untaken.  Every task taken posts
+ * one CQE: through kpool_task_finish(), or, for the inline tasks ENTER
+ * runs in a batch, kpool_sched_run_inline().
  *
  * Tasks of a chain (KPOOL_SQE_LINK) are collected until the chain ends
  * and then given to the scheduler together, the first one accepted like
@@ -24,6 +25,7 @@
 #include <linux/capability.h>
 #include <linux/cpumask.h>
 #include <linux/hrtimer.h>
+#include <linux/kasan.h>
 #include <linux/ktime.h>
 #include <linux/llist.h>
 #include <linux/pid.h>
@@ -181,6 +183,45 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 }
 
 /*
+ * KASAN sees a cached task as freed, so a stale pointer to one is still
+ * caught (io_uring's alloc_cache does the same).  A kernel with KASAN
+ * but without the mempool hooks (before 6.8) does not cache at all.
+ */
+#if defined(CONFIG_KASAN) && !defined(KPOOL_HAVE_KASAN_MEMPOOL)
+#define KPOOL_TASK_CACHE	0
+#else
+#define KPOOL_TASK_CACHE	1
+#endif
+
+static bool kpool_task_poison(struct kpool_task *task)
+{
+#ifdef KPOOL_HAVE_KASAN_MEMPOOL
+	return kasan_mempool_poison_object(task);
+#else
+	return true;
+#endif
+}
+
+static void kpool_task_unpoison(struct kpool_task *task)
+{
+#ifdef KPOOL_HAVE_KASAN_MEMPOOL
+	kasan_mempool_unpoison_object(task, sizeof(*task));
+#endif
+}
+
+/*
+ * May the task's memory go back to the cache, for the next ENTER to reuse
+ * at once?  Not a task with a timer of its own (TIMEOUT): it is released
+ * from that timer's callback, and the timer counts as running until the
+ * callback has returned, so it must not be set up again before.
+ */
+static bool kpool_task_cacheable(const struct kpool_task *task)
+{
+	return KPOOL_TASK_CACHE &&
+		!(task->prepped && task->def->flags & KPOOL_OPF_ISSUE_INLINE);
+}
+
+/*
  * A new task, submitted at @now (one clock read serves a whole batch):
  * from the pool's task cache if it has one, else from the slab.  Under
  * submit_lock, the cache's one consumer.
@@ -195,6 +236,7 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 	if (node) {
 		pool->task_cache = node->next;
 		task = llist_entry(node, struct kpool_task, cache_node);
+		kpool_task_unpoison(task);
 	} else {
 		task = kmem_cache_alloc(kpool_task_cache, GFP_KERNEL);
 		if (!task)
@@ -227,22 +269,27 @@ static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
 
 /*
  * Free a task: what its prep took, its pool ref; its memory goes back to
- * the pool's task cache.  After its CQE, or for tasks that never were
- * (invalid, or refused by a full pool): no CQE.  The tasks still linked
- * behind it go too: they completed with it (the rest of a failed chain,
- * sched.c) or never were (a refused chain).  Any context.
+ * the pool's task cache (or the slab).  After its CQE, or for tasks that
+ * never were (invalid, refused by a full pool, or left by an inline batch
+ * that could not run them): no CQE.  The tasks still linked behind it go
+ * too: they completed with it (the rest of a failed chain, sched.c) or
+ * never were (a refused chain).  Any context.
  */
 void kpool_task_release(struct kpool_task *task)
 {
 	while (task) {
 		struct kpool_task *next = task->link_next;
 		struct kpool_pool *pool = task->pool;
+		bool cache = kpool_task_cacheable(task);
 
 		if (task->prepped && task->def->cleanup)
 			task->def->cleanup(task);
 		put_pid(task->owner);
 		/* Before the ref: the pool's free, after the last, sees it. */
-		llist_add(&task->cache_node, &pool->task_free);
+		if (cache && kpool_task_poison(task))
+			llist_add(&task->cache_node, &pool->task_free);
+		else if (!cache)
+			kmem_cache_free(kpool_task_cache, task);
 		percpu_ref_put(&pool->refs);
 		task = next;
 	}
@@ -257,9 +304,12 @@ void kpool_tasks_free_cache(struct kpool_pool *pool)
 	struct kpool_task *task, *tmp;
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(lists); i++)
-		llist_for_each_entry_safe(task, tmp, lists[i], cache_node)
+	for (i = 0; i < ARRAY_SIZE(lists); i++) {
+		llist_for_each_entry_safe(task, tmp, lists[i], cache_node) {
+			kpool_task_unpoison(task);
 			kmem_cache_free(kpool_task_cache, task);
+		}
+	}
 	pool->task_cache = NULL;
 }
 
@@ -570,7 +620,11 @@ int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
 		ret = err;
 		break;
 	}
-	/* Stopped by an allocation: what the batch cannot run goes back. */
+	/*
+	 * Stopped by an allocation: what the batch cannot run goes back
+	 * (if that is all, ENTER says ENOMEM where a full pool would say
+	 * EAGAIN: both ask the program to try again).
+	 */
 	kpool_inline_flush(pool, batch, &done, 0);
 	/* A chain cut short by the CQ's room or an allocation goes back whole. */
 	if (chain.head) {
