@@ -497,6 +497,8 @@ void kpool_stats_waiting(struct kpool_pool *pool, struct kpool_task *task,
 			 int delta);
 void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
 		      s32 res, u64 now);
+void kpool_stats_inline(struct kpool_pool *pool, struct kpool_task *task,
+			s32 res);
 void kpool_stats_rejected(struct kpool_pool *pool, unsigned int op);
 int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st);
 void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m);

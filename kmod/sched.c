@@ -430,21 +430,28 @@ static void kpool_expire_work(struct work_struct *work)
  * An inline op (KPOOL_OPF_INLINE) that can start in the submitter's ENTER
  * starts, runs and completes in one hold of sched_lock, with no clock read
  * of its own (it ran for no measurable time, so its run time is 0 and its
- * CQE carries its submission time).  No one else ever sees it, so no
- * cancel can have asked it to stop.  Its CQE goes into @cqe, for the
- * caller to post; its accounting is done.
+ * CQE carries its submission time).  No one else ever sees it: not on
+ * pool->tasks, no cancel can have asked it to stop, and the slot it holds
+ * while it runs is taken and given back inside this hold, so running
+ * never shows it (the counters do: kpool_stats_inline()).  It needs no
+ * worker place and is no file or user task.  Its CQE goes into @cqe, for
+ * the caller to post.
  */
 static void kpool_sched_run_one_inline_locked(struct kpool_pool *pool,
 					      struct kpool_task *task,
 					      struct kpool_cqe *cqe)
 {
+	lockdep_assert_held(&pool->sched_lock);
 	trace_kpool_task_submit(task);
-	kpool_stats_submitted(pool, task);
-	kpool_sched_take_slot_locked(pool, task, task->submit_ns);
+	task->state = KPOOL_TASK_RUNNING;
+	task->start_ns = task->submit_ns;
+	trace_kpool_task_start(task);
 	cqe->user_data = task->user_data;
 	cqe->res = task->def->issue(task);
 	cqe->aux = task->aux;
-	kpool_sched_account_locked(pool, task, cqe->res, task->submit_ns);
+	trace_kpool_task_complete(task, cqe->res, task->submit_ns);
+	kpool_stats_inline(pool, task, cqe->res);
+	task->state = KPOOL_TASK_DONE;
 }
 
 /*

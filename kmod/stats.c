@@ -98,6 +98,37 @@ void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
 	}
 }
 
+/*
+ * An inline task (sched.c) was submitted, started, ran for no measurable
+ * time and completed, all in one hold of sched_lock: what the three calls
+ * above would count, in one pass (it held a slot only inside that hold,
+ * so running itself never changed where anyone could see it).
+ */
+void kpool_stats_inline(struct kpool_pool *pool, struct kpool_task *task,
+			s32 res)
+{
+	struct kpool_counters *c[2] = {
+		&pool->stats.total, &pool->stats.op[task->op]
+	};
+	int i;
+
+	lockdep_assert_held(&pool->sched_lock);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		c[i]->submitted++;
+		c[i]->started++;
+		c[i]->completed++;
+		c[i]->peak_running = max(c[i]->peak_running, c[i]->running + 1);
+		c[i]->wait_hist[0]++;
+		c[i]->run_hist[0]++;
+		if (res == -ECANCELED)
+			c[i]->cancelled++;
+		else if (res == -ETIME)
+			c[i]->timed_out++;
+		else if (res < 0)
+			c[i]->failed++;
+	}
+}
+
 void kpool_stats_rejected(struct kpool_pool *pool, unsigned int op)
 {
 	lockdep_assert_held(&pool->sched_lock);
