@@ -391,6 +391,13 @@ int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
 	struct kpool_cq_waiter w = { .pool = pool, .min_complete = min_complete };
 	int ret = 0;
 
+	/*
+	 * Already there (inline tasks completed in this very ENTER): no trip
+	 * through the wait queue's lock.  The loop below looks again, after
+	 * it is on the queue, whenever this look says no.
+	 */
+	if (kpool_cq_ready(pool) >= min_complete)
+		return 0;
 	init_waitqueue_func_entry(&w.wq, kpool_cq_wake);
 	w.wq.private = current;
 	/* Not on the queue yet: prepare_to_wait() adds it when it is empty. */
