@@ -11,7 +11,7 @@
 #include "kpool_trace.h"
 
 struct kpool_ucmd {
-	struct kpool_pool *pool;
+	struct kpool_ctx *pool;
 	void __user *ubuffer;
 	u32 user_size;
 	void *cmd;
@@ -37,7 +37,7 @@ static bool kpool_all_zero(const u64 *words, size_t n)
 static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 {
 	struct kpool_setup *p = ucmd->cmd;
-	struct kpool_pool *pool = ucmd->pool;
+	struct kpool_ctx *pool = ucmd->pool;
 	u32 sq = p->sq_entries;
 	u32 cq = p->cq_entries ? p->cq_entries : 2 * sq;
 	u32 capacity = p->capacity ? p->capacity :
@@ -101,7 +101,7 @@ static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 {
 	const u32 known = KPOOL_ENTER_GETEVENTS | KPOOL_ENTER_TIMEOUT;
 	struct kpool_enter *e = ucmd->cmd;
-	struct kpool_pool *pool = ucmd->pool;
+	struct kpool_ctx *pool = ucmd->pool;
 	bool wait = e->flags & KPOOL_ENTER_GETEVENTS;
 	bool timed = e->flags & KPOOL_ENTER_TIMEOUT;
 	ktime_t end;
@@ -120,7 +120,7 @@ static int kpool_ioc_enter(struct kpool_ucmd *ucmd)
 	end = kpool_deadline_of(timed, e->timeout_ns);
 	e->submitted = 0;
 	if (e->to_submit) {
-		ret = kpool_submit(pool, e->to_submit, end, &e->submitted);
+		ret = kpool_sq_submit(pool, e->to_submit, end, &e->submitted);
 		/* A full CQ is no error for a caller that waits to reap it. */
 		if (ret == -EBUSY && wait)
 			ret = 0;
@@ -138,7 +138,7 @@ static int kpool_ioc_tune(struct kpool_ucmd *ucmd)
 {
 	const u32 known = KPOOL_TUNE_CAPACITY | KPOOL_TUNE_MAX_WAITING;
 	struct kpool_tune *t = ucmd->cmd;
-	struct kpool_pool *pool = ucmd->pool;
+	struct kpool_ctx *pool = ucmd->pool;
 	u32 flags = t->flags ? t->flags : KPOOL_TUNE_CAPACITY;
 	bool cap = flags & KPOOL_TUNE_CAPACITY;
 	bool waiting = flags & KPOOL_TUNE_MAX_WAITING;
@@ -162,7 +162,7 @@ static int kpool_ioc_tune(struct kpool_ucmd *ucmd)
 static int kpool_ioc_drain(struct kpool_ucmd *ucmd)
 {
 	struct kpool_drain *d = ucmd->cmd;
-	struct kpool_pool *pool = ucmd->pool;
+	struct kpool_ctx *pool = ucmd->pool;
 	bool timed = d->flags & KPOOL_DRAIN_TIMEOUT;
 	int ret, err;
 
@@ -182,7 +182,7 @@ static int kpool_ioc_drain(struct kpool_ucmd *ucmd)
 static int kpool_ioc_stats(struct kpool_ucmd *ucmd)
 {
 	struct kpool_stats *st = ucmd->cmd;
-	struct kpool_pool *pool = ucmd->pool;
+	struct kpool_ctx *pool = ucmd->pool;
 	int ret;
 
 	if (!kpool_pool_ready(pool))
@@ -200,7 +200,7 @@ static int kpool_ioc_work(struct kpool_ucmd *ucmd)
 	const u32 known = KPOOL_WORK_DONE | KPOOL_WORK_LEAVE |
 			  KPOOL_WORK_TIMEOUT | KPOOL_WORK_QUIET;
 	struct kpool_work *w = ucmd->cmd;
-	struct kpool_pool *pool = ucmd->pool;
+	struct kpool_ctx *pool = ucmd->pool;
 	bool timed = w->flags & KPOOL_WORK_TIMEOUT;
 	int ret, err;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kpool internals: the pool, the task, the op table.
+ * kpool internals: the pool (struct kpool_ctx), the task, the op table.
  *
  * Memory-ordering contract (the uapi header states the user side):
  *
@@ -109,7 +109,12 @@ struct kpool_pool_stats {
 	struct kpool_counters op[KPOOL_OP_LAST];
 };
 
-struct kpool_pool {
+/*
+ * The pool behind one open /dev/kpool file.  (Named for what it is to the
+ * module, a context: libkpool's struct kpool_pool is the program's pool
+ * API object, a different thing.)
+ */
+struct kpool_ctx {
 	u64			id;		/* fdinfo and tracepoints */
 	kuid_t			owner;		/* charged in users.c */
 
@@ -248,7 +253,7 @@ enum kpool_task_state {
 
 struct kpool_task {
 	struct work_struct	work;
-	struct kpool_pool	*pool;
+	struct kpool_ctx	*pool;
 	const struct kpool_op_def *def;
 	u64			user_data;
 	u8			op;
@@ -383,105 +388,105 @@ int kpool_ops_probe(struct kpool_probe *probe);
 int kpool_ops_init(void);
 
 /* ring.c */
-int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
+int kpool_rings_alloc(struct kpool_ctx *pool, u32 sq_entries, u32 cq_entries,
 		      u64 arena_size);
-void *kpool_arena_range(struct kpool_pool *pool, u64 addr, u64 len,
+void *kpool_arena_range(struct kpool_ctx *pool, u64 addr, u64 len,
 			bool allow_empty);
-void kpool_rings_free(struct kpool_pool *pool);
-void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p);
-int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma);
-u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want);
-void kpool_cq_unreserve(struct kpool_pool *pool, u32 n);
-void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux);
-void kpool_cq_post_many(struct kpool_pool *pool, const struct kpool_cqe *cqes,
+void kpool_rings_free(struct kpool_ctx *pool);
+void kpool_rings_report(const struct kpool_ctx *pool, struct kpool_setup *p);
+int kpool_rings_mmap(struct kpool_ctx *pool, struct vm_area_struct *vma);
+u32 kpool_cq_reserve(struct kpool_ctx *pool, u32 want);
+void kpool_cq_unreserve(struct kpool_ctx *pool, u32 n);
+void kpool_cq_post(struct kpool_ctx *pool, u64 user_data, s32 res, u32 aux);
+void kpool_cq_post_many(struct kpool_ctx *pool, const struct kpool_cqe *cqes,
 			u32 n);
-void kpool_cq_skip(struct kpool_pool *pool);
-u32 kpool_cq_ready(struct kpool_pool *pool);
-int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end);
+void kpool_cq_skip(struct kpool_ctx *pool);
+u32 kpool_cq_count(struct kpool_ctx *pool);
+int kpool_wait(struct kpool_ctx *pool, u32 min_complete, ktime_t end);
 
 /* sched.c */
-void kpool_sched_init(struct kpool_pool *pool);
-int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task);
-void kpool_sched_kick(struct kpool_pool *pool);
-u32 kpool_sched_run_inline(struct kpool_pool *pool,
+void kpool_sched_init(struct kpool_ctx *pool);
+int kpool_sched_accept(struct kpool_ctx *pool, struct kpool_task *task);
+void kpool_sched_kick(struct kpool_ctx *pool);
+u32 kpool_sched_run_inline(struct kpool_ctx *pool,
 			   struct kpool_inline_batch *batch);
 s32 kpool_sched_complete(struct kpool_task *task, s32 res);
-void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
+void kpool_sched_reject(struct kpool_ctx *pool, u64 user_data,
 			unsigned int op, s32 res);
-void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op,
+void kpool_sched_note_full(struct kpool_ctx *pool, unsigned int op,
 			   u64 user_data);
-int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end);
-int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all);
-void kpool_sched_tune(struct kpool_pool *pool, u32 capacity,
+int kpool_sched_wait_room(struct kpool_ctx *pool, ktime_t end);
+int kpool_sched_cancel(struct kpool_ctx *pool, u64 user_data, bool all);
+void kpool_sched_tune(struct kpool_ctx *pool, u32 capacity,
 		      const u32 *max_waiting, u32 *prev_capacity,
 		      u32 *prev_max_waiting);
-int kpool_sched_drain(struct kpool_pool *pool, ktime_t end);
+int kpool_sched_drain(struct kpool_ctx *pool, ktime_t end);
 bool kpool_task_should_stop(struct kpool_task *task, int *res);
 int kpool_task_cancel_cooperative(struct kpool_task *task);
 bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
 			  ktime_t expires);
-void kpool_sched_stop_timers(struct kpool_pool *pool);
+void kpool_sched_stop_timers(struct kpool_ctx *pool);
 bool kpool_task_needs_worker(const struct kpool_task *task);
 
 /* owner.c */
-void kpool_owner_ready_locked(struct kpool_pool *pool, struct kpool_task *task);
-void kpool_owner_notify(struct kpool_pool *pool);
-bool kpool_owner_has_mine(struct kpool_pool *pool);
-void kpool_owner_serve(struct kpool_pool *pool);
-bool kpool_owner_serve_one(struct kpool_pool *pool);
-void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool);
+void kpool_owner_ready_locked(struct kpool_ctx *pool, struct kpool_task *task);
+void kpool_owner_notify(struct kpool_ctx *pool);
+bool kpool_owner_has_mine(struct kpool_ctx *pool);
+void kpool_owner_serve(struct kpool_ctx *pool);
+bool kpool_owner_serve_one(struct kpool_ctx *pool);
+void kpool_owner_set_ring_flag_locked(struct kpool_ctx *pool);
 
 /* worker.c, or nothing without preempt notifiers (KPOOL_FEAT_CALL) */
 #ifdef CONFIG_PREEMPT_NOTIFIERS
 #define KPOOL_HAVE_CALL	1
-void kpool_workers_init(struct kpool_pool *pool);
-bool kpool_worker_available_locked(struct kpool_pool *pool,
+void kpool_workers_init(struct kpool_ctx *pool);
+bool kpool_worker_available_locked(struct kpool_ctx *pool,
 				   const struct kpool_task *task);
-void kpool_worker_give_locked(struct kpool_pool *pool, struct kpool_task *task);
-int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
+void kpool_worker_give_locked(struct kpool_ctx *pool, struct kpool_task *task);
+int kpool_worker_work(struct kpool_ctx *pool, struct kpool_work *w,
 		      ktime_t end);
-void kpool_workers_wake(struct kpool_pool *pool);
-void kpool_workers_detach(struct kpool_pool *pool);
+void kpool_workers_wake(struct kpool_ctx *pool);
+void kpool_workers_detach(struct kpool_ctx *pool);
 void kpool_workers_exit(void);
-void kpool_workers_stop(struct kpool_pool *pool);
-u32 kpool_workers_blocked(struct kpool_pool *pool);
-u32 kpool_workers_busy_locked(struct kpool_pool *pool);
+void kpool_workers_stop(struct kpool_ctx *pool);
+u32 kpool_workers_blocked(struct kpool_ctx *pool);
+u32 kpool_workers_busy_locked(struct kpool_ctx *pool);
 #else
 #define KPOOL_HAVE_CALL	0
-static inline void kpool_workers_init(struct kpool_pool *pool) { }
-static inline bool kpool_worker_available_locked(struct kpool_pool *pool,
+static inline void kpool_workers_init(struct kpool_ctx *pool) { }
+static inline bool kpool_worker_available_locked(struct kpool_ctx *pool,
 						 const struct kpool_task *task)
 {
 	return false;
 }
 
-static inline void kpool_worker_give_locked(struct kpool_pool *pool,
+static inline void kpool_worker_give_locked(struct kpool_ctx *pool,
 					    struct kpool_task *task) { }
-static inline int kpool_worker_work(struct kpool_pool *pool,
+static inline int kpool_worker_work(struct kpool_ctx *pool,
 				    struct kpool_work *w, ktime_t end)
 {
 	return -EOPNOTSUPP;
 }
 
-static inline void kpool_workers_wake(struct kpool_pool *pool) { }
-static inline void kpool_workers_detach(struct kpool_pool *pool) { }
+static inline void kpool_workers_wake(struct kpool_ctx *pool) { }
+static inline void kpool_workers_detach(struct kpool_ctx *pool) { }
 static inline void kpool_workers_exit(void) { }
-static inline void kpool_workers_stop(struct kpool_pool *pool) { }
-static inline u32 kpool_workers_blocked(struct kpool_pool *pool)
+static inline void kpool_workers_stop(struct kpool_ctx *pool) { }
+static inline u32 kpool_workers_blocked(struct kpool_ctx *pool)
 {
 	return 0;
 }
 
-static inline u32 kpool_workers_busy_locked(struct kpool_pool *pool)
+static inline u32 kpool_workers_busy_locked(struct kpool_ctx *pool)
 {
 	return 0;
 }
 #endif
 
 /* registry.c */
-void kpool_registry_add(struct kpool_pool *pool);
-void kpool_registry_del(struct kpool_pool *pool);
-void kpool_registry_walk(void (*fn)(struct kpool_pool *pool, void *arg),
+void kpool_registry_add(struct kpool_ctx *pool);
+void kpool_registry_del(struct kpool_ctx *pool);
+void kpool_registry_walk(void (*fn)(struct kpool_ctx *pool, void *arg),
 			 void *arg);
 void kpool_registry_init(void);
 void kpool_registry_exit(void);
@@ -491,32 +496,32 @@ void kpool_stuck_start(void);
 void kpool_stuck_exit(void);
 
 /* stats.c */
-void kpool_stats_submitted(struct kpool_pool *pool, struct kpool_task *task);
-void kpool_stats_started(struct kpool_pool *pool, struct kpool_task *task);
-void kpool_stats_waiting(struct kpool_pool *pool, struct kpool_task *task,
+void kpool_stats_submitted(struct kpool_ctx *pool, struct kpool_task *task);
+void kpool_stats_started(struct kpool_ctx *pool, struct kpool_task *task);
+void kpool_stats_waiting(struct kpool_ctx *pool, struct kpool_task *task,
 			 int delta);
-void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
+void kpool_stats_done(struct kpool_ctx *pool, struct kpool_task *task,
 		      s32 res, u64 now);
-void kpool_stats_inline(struct kpool_pool *pool, struct kpool_task *task,
+void kpool_stats_inline(struct kpool_ctx *pool, struct kpool_task *task,
 			s32 res);
-void kpool_stats_rejected(struct kpool_pool *pool, unsigned int op);
-int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st);
-void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m);
+void kpool_stats_rejected(struct kpool_ctx *pool, unsigned int op);
+int kpool_stats_read(struct kpool_ctx *pool, struct kpool_stats *st);
+void kpool_stats_show_fdinfo(struct kpool_ctx *pool, struct seq_file *m);
 
 /* submit.c */
-int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
-		 u32 *submitted);
+int kpool_sq_submit(struct kpool_ctx *pool, u32 to_submit, ktime_t end,
+		    u32 *submitted);
 int kpool_task_run(struct kpool_task *task);
 s32 kpool_task_done(struct kpool_task *task, s32 res);
 s32 kpool_task_finish(struct kpool_task *task, s32 res);
 void kpool_task_release(struct kpool_task *task);
-void kpool_tasks_free_cache(struct kpool_pool *pool);
+void kpool_tasks_free_cache(struct kpool_ctx *pool);
 int kpool_tasks_init(void);
 void kpool_tasks_exit(void);
 
 /* users.c */
-int kpool_user_charge(struct kpool_pool *pool);
-void kpool_user_uncharge(struct kpool_pool *pool);
+int kpool_user_charge(struct kpool_ctx *pool);
+void kpool_user_uncharge(struct kpool_ctx *pool);
 
 /* ioctl.c */
 long kpool_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
@@ -550,7 +555,7 @@ extern unsigned int kpool_stuck_ms;
  * thread waiting on its own pool must not wait for itself).
  */
 #define kpool_wait_serving(pool, wq, cond, end) ({			\
-	struct kpool_pool *__pool = (pool);				\
+	struct kpool_ctx *__pool = (pool);				\
 	bool __mine;							\
 	int __sret;							\
 	do {								\
@@ -581,7 +586,7 @@ static inline void kpool_hrtimer_setup(struct hrtimer *timer,
 #endif
 }
 
-static inline bool kpool_pool_ready(struct kpool_pool *pool)
+static inline bool kpool_pool_ready(struct kpool_ctx *pool)
 {
 	/* Pairs with the store-release at the end of SETUP. */
 	return smp_load_acquire(&pool->ready);

@@ -54,7 +54,7 @@ MODULE_PARM_DESC(max_workers,
 
 static void kpool_pool_refs_release(struct percpu_ref *ref)
 {
-	struct kpool_pool *pool = container_of(ref, struct kpool_pool, refs);
+	struct kpool_ctx *pool = container_of(ref, struct kpool_ctx, refs);
 
 	complete(&pool->refs_done);
 }
@@ -64,7 +64,7 @@ static atomic64_t kpool_next_id = ATOMIC64_INIT(0);
 
 static int kpool_open(struct inode *inode, struct file *file)
 {
-	struct kpool_pool *pool;
+	struct kpool_ctx *pool;
 	int ret;
 
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
@@ -109,7 +109,7 @@ void kpool_release_queue(struct work_struct *work)
 }
 
 /* Every task is gone: free the pool. */
-static void kpool_pool_free(struct kpool_pool *pool)
+static void kpool_pool_free(struct kpool_ctx *pool)
 {
 	kpool_registry_del(pool);
 	kpool_workers_stop(pool);
@@ -125,7 +125,7 @@ static void kpool_pool_free(struct kpool_pool *pool)
 
 static void kpool_release_work(struct work_struct *work)
 {
-	struct kpool_pool *pool = container_of(work, struct kpool_pool,
+	struct kpool_ctx *pool = container_of(work, struct kpool_ctx,
 					       release_work);
 
 	wait_for_completion(&pool->refs_done);
@@ -147,7 +147,7 @@ static void kpool_release_work(struct work_struct *work)
  */
 static int kpool_release(struct inode *inode, struct file *file)
 {
-	struct kpool_pool *pool = file->private_data;
+	struct kpool_ctx *pool = file->private_data;
 
 	trace_kpool_pool_close(pool->id, READ_ONCE(pool->capacity));
 	kpool_workers_detach(pool);
@@ -169,7 +169,7 @@ static int kpool_release(struct inode *inode, struct file *file)
 
 static int kpool_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct kpool_pool *pool = file->private_data;
+	struct kpool_ctx *pool = file->private_data;
 
 	if (!kpool_pool_ready(pool))
 		return -EBADFD;
@@ -178,7 +178,7 @@ static int kpool_mmap(struct file *file, struct vm_area_struct *vma)
 
 static __poll_t kpool_poll(struct file *file, poll_table *wait)
 {
-	struct kpool_pool *pool = file->private_data;
+	struct kpool_ctx *pool = file->private_data;
 
 	if (!kpool_pool_ready(pool))
 		return EPOLLERR;
@@ -186,7 +186,7 @@ static __poll_t kpool_poll(struct file *file, poll_table *wait)
 	/* Pairs with wq_has_sleeper() in kpool_cq_post(), kpool_owner_notify(). */
 	smp_mb();
 	/* Readable too when tasks wait for an ENTER of their process. */
-	return kpool_cq_ready(pool) || READ_ONCE(pool->owner_ready_count) ?
+	return kpool_cq_count(pool) || READ_ONCE(pool->owner_ready_count) ?
 		EPOLLIN | EPOLLRDNORM : 0;
 }
 

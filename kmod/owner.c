@@ -29,7 +29,7 @@
  * Known limit: a pool shared by two processes, blocking, full: while one
  * process's submitter holds submit_lock waiting for room, the other's
  * submitting ENTER runs its own ready tasks before it waits for that lock
- * (kpool_submit()), but not those that become ready while it waits there.
+ * (kpool_sq_submit()), but not those that become ready while it waits there.
  * That wait ends when the holder's does: at its timeout or a signal.  The
  * cq_ring's flags say so (KPOOL_RING_OWNER_WORK) and poll() reports the
  * pool readable, so an event loop knows to call ENTER.  A task whose
@@ -52,7 +52,7 @@ static bool kpool_owner_is_current(const struct kpool_task *task)
 }
 
 /* Keep the cq_ring's KPOOL_RING_OWNER_WORK flag true to the list. */
-void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool)
+void kpool_owner_set_ring_flag_locked(struct kpool_ctx *pool)
 {
 	u32 flags = pool->owner_ready_count ? KPOOL_RING_OWNER_WORK : 0;
 
@@ -62,7 +62,7 @@ void kpool_owner_set_ring_flag_locked(struct kpool_pool *pool)
 }
 
 /* An owner task that just took its slot waits for a thread of its process. */
-void kpool_owner_ready_locked(struct kpool_pool *pool, struct kpool_task *task)
+void kpool_owner_ready_locked(struct kpool_ctx *pool, struct kpool_task *task)
 {
 	lockdep_assert_held(&pool->sched_lock);
 	task->state = KPOOL_TASK_READY;
@@ -76,7 +76,7 @@ void kpool_owner_ready_locked(struct kpool_pool *pool, struct kpool_task *task)
  * One of them may be of the owner's process (and poll()ers learn that an
  * ENTER is due).  Never touches the task: it may be gone already.
  */
-void kpool_owner_notify(struct kpool_pool *pool)
+void kpool_owner_notify(struct kpool_ctx *pool)
 {
 	/* Pairs with the barrier in prepare_to_wait() of each waiter. */
 	if (wq_has_sleeper(&pool->cq_wait))
@@ -93,7 +93,7 @@ void kpool_owner_notify(struct kpool_pool *pool)
  * Not for a thread with a fatal signal: it runs none (kpool_owner_serve()),
  * so its waits must end, not loop back to serve.
  */
-bool kpool_owner_has_mine(struct kpool_pool *pool)
+bool kpool_owner_has_mine(struct kpool_ctx *pool)
 {
 	struct kpool_task *task;
 	unsigned long flags;
@@ -117,7 +117,7 @@ bool kpool_owner_has_mine(struct kpool_pool *pool)
  * Take the first ready task of current's process off the list (it is
  * RUNNING then); move tasks whose process has exited to @orphans.
  */
-static struct kpool_task *kpool_owner_take(struct kpool_pool *pool,
+static struct kpool_task *kpool_owner_take(struct kpool_ctx *pool,
 					   struct list_head *orphans)
 {
 	struct kpool_task *task, *next, *mine = NULL;
@@ -148,7 +148,7 @@ static struct kpool_task *kpool_owner_take(struct kpool_pool *pool,
  * Run one ready task of current's process; false if there was none.  The
  * task that completes may start the next.
  */
-bool kpool_owner_serve_one(struct kpool_pool *pool)
+bool kpool_owner_serve_one(struct kpool_ctx *pool)
 {
 	struct kpool_task *task, *orphan, *next;
 	LIST_HEAD(orphans);
@@ -174,7 +174,7 @@ bool kpool_owner_serve_one(struct kpool_pool *pool)
  * signal comes (what is left then waits for another thread, or for the
  * close that cancels it).
  */
-void kpool_owner_serve(struct kpool_pool *pool)
+void kpool_owner_serve(struct kpool_ctx *pool)
 {
 	while (kpool_owner_serve_one(pool))
 		;

@@ -32,7 +32,7 @@ static LIST_HEAD(kpool_pools);
 static DEFINE_MUTEX(kpool_pools_lock);
 static struct dentry *kpool_debugfs_dir;
 
-void kpool_registry_add(struct kpool_pool *pool)
+void kpool_registry_add(struct kpool_ctx *pool)
 {
 	pool->opener_pid = task_tgid_nr(current);
 	get_task_comm(pool->opener_comm, current);
@@ -41,7 +41,7 @@ void kpool_registry_add(struct kpool_pool *pool)
 	mutex_unlock(&kpool_pools_lock);
 }
 
-void kpool_registry_del(struct kpool_pool *pool)
+void kpool_registry_del(struct kpool_ctx *pool)
 {
 	mutex_lock(&kpool_pools_lock);
 	list_del(&pool->registry_node);
@@ -49,10 +49,10 @@ void kpool_registry_del(struct kpool_pool *pool)
 }
 
 /* Call @fn on every live pool, in open order, with the registry locked. */
-void kpool_registry_walk(void (*fn)(struct kpool_pool *pool, void *arg),
+void kpool_registry_walk(void (*fn)(struct kpool_ctx *pool, void *arg),
 			 void *arg)
 {
-	struct kpool_pool *pool;
+	struct kpool_ctx *pool;
 
 	mutex_lock(&kpool_pools_lock);
 	list_for_each_entry(pool, &kpool_pools, registry_node)
@@ -116,7 +116,7 @@ static void kpool_view_add(struct kpool_pool_view *v,
  * and the list is in submission order).
  */
 static void kpool_view_tasks_locked(struct kpool_pool_view *v,
-				    struct kpool_pool *pool)
+				    struct kpool_ctx *pool)
 {
 	const struct kpool_task *task;
 	unsigned int running = 0, in_flight;
@@ -149,7 +149,7 @@ static void kpool_view_tasks_locked(struct kpool_pool_view *v,
 	v->more = in_flight > v->nr_tasks ? in_flight - v->nr_tasks : 0;
 }
 
-static void kpool_view_pool(struct kpool_pool_view *v, struct kpool_pool *pool,
+static void kpool_view_pool(struct kpool_pool_view *v, struct kpool_ctx *pool,
 			    bool with_tasks)
 {
 	const struct kpool_counters *total = &pool->stats.total;
@@ -204,7 +204,7 @@ static void kpool_show_where(struct seq_file *m,
 		seq_puts(m, "timer");	/* running, on no worker: a TIMEOUT */
 }
 
-static void kpool_show_pool(struct seq_file *m, struct kpool_pool *pool,
+static void kpool_show_pool(struct seq_file *m, struct kpool_ctx *pool,
 			    const struct kpool_pool_view *v)
 {
 	seq_printf(m, "pool %llu pid %d comm %s uid %u", pool->id,
@@ -264,7 +264,7 @@ static void kpool_view_stop(struct seq_file *m, void *v)
 
 static int kpool_pools_show(struct seq_file *m, void *v)
 {
-	struct kpool_pool *pool = list_entry(v, struct kpool_pool,
+	struct kpool_ctx *pool = list_entry(v, struct kpool_ctx,
 					     registry_node);
 	struct kpool_pool_view *view = m->private;
 
@@ -275,7 +275,7 @@ static int kpool_pools_show(struct seq_file *m, void *v)
 
 static int kpool_tasks_show(struct seq_file *m, void *v)
 {
-	struct kpool_pool *pool = list_entry(v, struct kpool_pool,
+	struct kpool_ctx *pool = list_entry(v, struct kpool_ctx,
 					     registry_node);
 	struct kpool_pool_view *view = m->private;
 

@@ -94,7 +94,7 @@ static int kpool_shm_alloc(struct kpool_shm *shm, size_t size)
 	return shm->addr ? 0 : -ENOMEM;
 }
 
-int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
+int kpool_rings_alloc(struct kpool_ctx *pool, u32 sq_entries, u32 cq_entries,
 		      u64 arena_size)
 {
 	int ret;
@@ -134,7 +134,7 @@ int kpool_rings_alloc(struct kpool_pool *pool, u32 sq_entries, u32 cq_entries,
  * Free the regions, also partly allocated ones; again is a no-op.  No
  * mapping is left (each holds the file), so no page is mapped any more.
  */
-void kpool_rings_free(struct kpool_pool *pool)
+void kpool_rings_free(struct kpool_ctx *pool)
 {
 	kpool_shm_free(&pool->user_mem);
 	kpool_shm_free(&pool->sqes_mem);
@@ -152,7 +152,7 @@ void kpool_rings_free(struct kpool_pool *pool)
  * not wholly inside the arena (overflow-safe).  Empty ranges are refused
  * unless @allow_empty, and then only at addr 0.
  */
-void *kpool_arena_range(struct kpool_pool *pool, u64 addr, u64 len,
+void *kpool_arena_range(struct kpool_ctx *pool, u64 addr, u64 len,
 			bool allow_empty)
 {
 	u64 end;
@@ -167,7 +167,7 @@ void *kpool_arena_range(struct kpool_pool *pool, u64 addr, u64 len,
 	return pool->arena + addr;
 }
 
-void kpool_rings_report(const struct kpool_pool *pool, struct kpool_setup *p)
+void kpool_rings_report(const struct kpool_ctx *pool, struct kpool_setup *p)
 {
 	p->sq_entries = pool->sq_entries;
 	p->cq_entries = pool->cq_entries;
@@ -214,7 +214,7 @@ static void kpool_vma_deny_write(struct vm_area_struct *vma)
 #endif
 }
 
-int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma)
+int kpool_rings_mmap(struct kpool_ctx *pool, struct vm_area_struct *vma)
 {
 	unsigned long len = vma->vm_end - vma->vm_start;
 	unsigned long nr = len >> PAGE_SHIFT;
@@ -263,7 +263,7 @@ int kpool_rings_mmap(struct kpool_pool *pool, struct vm_area_struct *vma)
 }
 
 /* CQEs in the ring that the program has not consumed, per its cq_head. */
-static u32 kpool_cq_in_ring(struct kpool_pool *pool, u32 tail)
+static u32 kpool_cq_in_ring(struct kpool_ctx *pool, u32 tail)
 {
 	/* Pairs with the program's store-release of cq_head. */
 	return tail - smp_load_acquire(&pool->user->cq_head);
@@ -275,7 +275,7 @@ static u32 kpool_cq_in_ring(struct kpool_pool *pool, u32 tail)
  * ring: the module then takes no work, and never writes a slot it did not
  * reserve.
  */
-u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want)
+u32 kpool_cq_reserve(struct kpool_ctx *pool, u32 want)
 {
 	u64 used;
 	u32 got;
@@ -289,7 +289,7 @@ u32 kpool_cq_reserve(struct kpool_pool *pool, u32 want)
 	return got;
 }
 
-void kpool_cq_unreserve(struct kpool_pool *pool, u32 n)
+void kpool_cq_unreserve(struct kpool_ctx *pool, u32 n)
 {
 	if (!n)
 		return;
@@ -303,7 +303,7 @@ void kpool_cq_unreserve(struct kpool_pool *pool, u32 n)
  * one tail store and at most one wakeup for all of them (a batch of
  * inline completions, sched.c).  Any context.
  */
-void kpool_cq_post_many(struct kpool_pool *pool, const struct kpool_cqe *cqes,
+void kpool_cq_post_many(struct kpool_ctx *pool, const struct kpool_cqe *cqes,
 			u32 n)
 {
 	unsigned long flags;
@@ -320,7 +320,7 @@ void kpool_cq_post_many(struct kpool_pool *pool, const struct kpool_cqe *cqes,
 		WRITE_ONCE(cqe->res, cqes[i].res);
 		WRITE_ONCE(cqe->aux, cqes[i].aux);
 	}
-	/* Waiters read cq_tail without the lock, in kpool_cq_ready(). */
+	/* Waiters read cq_tail without the lock, in kpool_cq_count(). */
 	WRITE_ONCE(pool->cq_tail, pool->cq_tail + n);
 	pool->cq_reserved -= n;
 	/* The CQEs are written before the program can see the new tail. */
@@ -332,7 +332,7 @@ void kpool_cq_post_many(struct kpool_pool *pool, const struct kpool_cqe *cqes,
 }
 
 /* Post one CQE into a slot reserved by kpool_cq_reserve().  Any context. */
-void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux)
+void kpool_cq_post(struct kpool_ctx *pool, u64 user_data, s32 res, u32 aux)
 {
 	const struct kpool_cqe cqe = {
 		.user_data = user_data, .res = res, .aux = aux,
@@ -342,7 +342,7 @@ void kpool_cq_post(struct kpool_pool *pool, u64 user_data, s32 res, u32 aux)
 }
 
 /* A reserved CQE that will not be posted (a quiet completion).  Any context. */
-void kpool_cq_skip(struct kpool_pool *pool)
+void kpool_cq_skip(struct kpool_ctx *pool)
 {
 	unsigned long flags;
 
@@ -352,7 +352,7 @@ void kpool_cq_skip(struct kpool_pool *pool)
 }
 
 /* How many CQEs wait for the program; a corrupt cq_head reads as many. */
-u32 kpool_cq_ready(struct kpool_pool *pool)
+u32 kpool_cq_count(struct kpool_ctx *pool)
 {
 	return kpool_cq_in_ring(pool, READ_ONCE(pool->cq_tail));
 }
@@ -366,7 +366,7 @@ u32 kpool_cq_ready(struct kpool_pool *pool)
  */
 struct kpool_cq_waiter {
 	struct wait_queue_entry wq;
-	struct kpool_pool *pool;
+	struct kpool_ctx *pool;
 	u32 min_complete;
 };
 
@@ -376,7 +376,7 @@ static int kpool_cq_wake(struct wait_queue_entry *wq, unsigned int mode,
 	struct kpool_cq_waiter *w = container_of(wq, struct kpool_cq_waiter, wq);
 
 	/* Ready owner tasks may be the waiter's to run (owner.c). */
-	if (kpool_cq_ready(w->pool) < w->min_complete &&
+	if (kpool_cq_count(w->pool) < w->min_complete &&
 	    !READ_ONCE(w->pool->owner_ready_count))
 		return 0;
 	return autoremove_wake_function(wq, mode, sync, key);
@@ -386,7 +386,7 @@ static int kpool_cq_wake(struct wait_queue_entry *wq, unsigned int mode,
  * Wait until @min_complete CQEs are ready: 0, -ETIME past @end, -EINTR.
  * Runs the ready tasks of the caller's process meanwhile (owner.c).
  */
-int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
+int kpool_wait(struct kpool_ctx *pool, u32 min_complete, ktime_t end)
 {
 	struct kpool_cq_waiter w = { .pool = pool, .min_complete = min_complete };
 	int ret = 0;
@@ -396,7 +396,7 @@ int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
 	 * through the wait queue's lock.  The loop below looks again, after
 	 * it is on the queue, whenever this look says no.
 	 */
-	if (kpool_cq_ready(pool) >= min_complete)
+	if (kpool_cq_count(pool) >= min_complete)
 		return 0;
 	init_waitqueue_func_entry(&w.wq, kpool_cq_wake);
 	w.wq.private = current;
@@ -405,7 +405,7 @@ int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
 	for (;;) {
 		/* Sets the state before the check: pairs with kpool_cq_post(). */
 		prepare_to_wait(&pool->cq_wait, &w.wq, TASK_INTERRUPTIBLE);
-		if (kpool_cq_ready(pool) >= min_complete)
+		if (kpool_cq_count(pool) >= min_complete)
 			break;
 		if (kpool_owner_has_mine(pool)) {
 			/* Off the queue: a task may sleep on other queues. */
@@ -420,7 +420,7 @@ int kpool_wait(struct kpool_pool *pool, u32 min_complete, ktime_t end)
 		if (end == KTIME_MAX) {
 			schedule();
 		} else if (!schedule_hrtimeout(&end, HRTIMER_MODE_ABS)) {
-			if (kpool_cq_ready(pool) < min_complete)
+			if (kpool_cq_count(pool) < min_complete)
 				ret = -ETIME;
 			break;
 		}

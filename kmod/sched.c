@@ -51,9 +51,9 @@
 
 static enum hrtimer_restart kpool_deadline_fired(struct hrtimer *timer);
 static void kpool_expire_work(struct work_struct *work);
-static void kpool_deadline_arm_locked(struct kpool_pool *pool, u64 deadline);
+static void kpool_deadline_arm_locked(struct kpool_ctx *pool, u64 deadline);
 
-void kpool_sched_init(struct kpool_pool *pool)
+void kpool_sched_init(struct kpool_ctx *pool)
 {
 	int prio;
 
@@ -71,7 +71,7 @@ void kpool_sched_init(struct kpool_pool *pool)
 }
 
 /* Once no task is left: nothing may touch the pool afterwards. */
-void kpool_sched_stop_timers(struct kpool_pool *pool)
+void kpool_sched_stop_timers(struct kpool_ctx *pool)
 {
 	/* The work may arm the timer, and the timer queue the work. */
 	cancel_work_sync(&pool->expire_work);
@@ -91,7 +91,7 @@ bool kpool_task_needs_worker(const struct kpool_task *task)
  * Is a slot free?  A user function whose worker thread sleeps lends its
  * slot out until it runs again (worker.c).
  */
-static bool kpool_sched_slot_free_locked(struct kpool_pool *pool)
+static bool kpool_sched_slot_free_locked(struct kpool_ctx *pool)
 {
 	return pool->running - kpool_workers_blocked(pool) < pool->capacity;
 }
@@ -101,7 +101,7 @@ static bool kpool_sched_slot_free_locked(struct kpool_pool *pool)
  * task for a kernel worker needs a worker place, a user function a parked
  * worker thread of its process.
  */
-static bool kpool_sched_can_start_locked(struct kpool_pool *pool,
+static bool kpool_sched_can_start_locked(struct kpool_ctx *pool,
 					 const struct kpool_task *task)
 {
 	if (!kpool_sched_slot_free_locked(pool))
@@ -129,7 +129,7 @@ static bool kpool_task_handed_off(const struct kpool_task *task, bool *notify)
  * for a worker place sit in them, so the pool still takes capacity +
  * max_waiting tasks, as its settings promise.
  */
-static bool kpool_sched_has_room(struct kpool_pool *pool)
+static bool kpool_sched_has_room(struct kpool_ctx *pool)
 {
 	u32 running = READ_ONCE(pool->running);
 	u32 capacity = READ_ONCE(pool->capacity);
@@ -143,7 +143,7 @@ static bool kpool_sched_has_room(struct kpool_pool *pool)
 }
 
 /* Wake whoever waits for what the last change may have given. */
-static void kpool_sched_wake(struct kpool_pool *pool)
+static void kpool_sched_wake(struct kpool_ctx *pool)
 {
 	if (wq_has_sleeper(&pool->room_wait) && kpool_sched_has_room(pool))
 		wake_up_all(&pool->room_wait);
@@ -157,7 +157,7 @@ static void kpool_sched_wake(struct kpool_pool *pool)
 }
 
 /* Queue a task that may not start yet: it waits for a slot. */
-static void kpool_sched_queue_locked(struct kpool_pool *pool,
+static void kpool_sched_queue_locked(struct kpool_ctx *pool,
 				     struct kpool_task *task)
 {
 	task->state = KPOOL_TASK_WAITING;
@@ -169,7 +169,7 @@ static void kpool_sched_queue_locked(struct kpool_pool *pool,
 }
 
 /* A completion's accounting, all of it but the CQE: see below. */
-static void kpool_sched_account_locked(struct kpool_pool *pool,
+static void kpool_sched_account_locked(struct kpool_ctx *pool,
 				       struct kpool_task *task, s32 res,
 				       u64 now)
 {
@@ -216,7 +216,7 @@ static void kpool_sched_account_locked(struct kpool_pool *pool,
  * worker.c) gives back its CQ slot instead.  Returns the result it
  * completed with.
  */
-static s32 kpool_sched_post_locked(struct kpool_pool *pool,
+static s32 kpool_sched_post_locked(struct kpool_ctx *pool,
 				   struct kpool_task *task, s32 res, u64 now)
 {
 	lockdep_assert_held(&pool->sched_lock);
@@ -237,7 +237,7 @@ static s32 kpool_sched_post_locked(struct kpool_pool *pool,
  * it stays linked behind @prev) and takes the rest along when it is
  * released.  Returns how many.
  */
-static int kpool_chain_cancel_locked(struct kpool_pool *pool,
+static int kpool_chain_cancel_locked(struct kpool_ctx *pool,
 				     struct kpool_task *prev,
 				     struct list_head *done, u64 now)
 {
@@ -259,7 +259,7 @@ static int kpool_chain_cancel_locked(struct kpool_pool *pool,
  * oldest task rely on it): a task of a chain joins it where its
  * submission time puts it, usually near the tail.
  */
-static void kpool_sched_add_in_order_locked(struct kpool_pool *pool,
+static void kpool_sched_add_in_order_locked(struct kpool_ctx *pool,
 					    struct kpool_task *task)
 {
 	struct kpool_task *pos;
@@ -274,7 +274,7 @@ static void kpool_sched_add_in_order_locked(struct kpool_pool *pool,
  * @task completed with @res: the next task of its chain joins the queue if
  * it succeeded, else the rest of the chain is cancelled.
  */
-static void kpool_chain_advance_locked(struct kpool_pool *pool,
+static void kpool_chain_advance_locked(struct kpool_ctx *pool,
 				       struct kpool_task *task, s32 res,
 				       u64 now)
 {
@@ -295,7 +295,7 @@ static void kpool_chain_advance_locked(struct kpool_pool *pool,
 }
 
 /* The task completes: its CQE, its accounting, the rest of its chain. */
-static s32 kpool_sched_complete_at_locked(struct kpool_pool *pool,
+static s32 kpool_sched_complete_at_locked(struct kpool_ctx *pool,
 					  struct kpool_task *task, s32 res,
 					  u64 now)
 {
@@ -305,14 +305,14 @@ static s32 kpool_sched_complete_at_locked(struct kpool_pool *pool,
 	return res;
 }
 
-static s32 kpool_sched_complete_locked(struct kpool_pool *pool,
+static s32 kpool_sched_complete_locked(struct kpool_ctx *pool,
 				       struct kpool_task *task, s32 res)
 {
 	return kpool_sched_complete_at_locked(pool, task, res, ktime_get_ns());
 }
 
 /* The task takes a slot (and a worker place if it needs one). */
-static void kpool_sched_take_slot_locked(struct kpool_pool *pool,
+static void kpool_sched_take_slot_locked(struct kpool_ctx *pool,
 					 struct kpool_task *task, u64 now)
 {
 	task->state = KPOOL_TASK_RUNNING;
@@ -331,7 +331,7 @@ static void kpool_sched_take_slot_locked(struct kpool_pool *pool,
 }
 
 /* A waiting task takes a slot. */
-static void kpool_sched_start_locked(struct kpool_pool *pool,
+static void kpool_sched_start_locked(struct kpool_ctx *pool,
 				     struct kpool_task *task, u64 now)
 {
 	lockdep_assert_held(&pool->sched_lock);
@@ -344,7 +344,7 @@ static void kpool_sched_start_locked(struct kpool_pool *pool,
 /* Softirq: the earliest deadline came; the work item does the rest. */
 static enum hrtimer_restart kpool_deadline_fired(struct hrtimer *timer)
 {
-	struct kpool_pool *pool = container_of(timer, struct kpool_pool,
+	struct kpool_ctx *pool = container_of(timer, struct kpool_ctx,
 					       deadline_timer);
 
 	queue_work(system_wq, &pool->expire_work);
@@ -352,7 +352,7 @@ static enum hrtimer_restart kpool_deadline_fired(struct hrtimer *timer)
 }
 
 /* Make the pool's timer fire by @deadline. */
-static void kpool_deadline_arm_locked(struct kpool_pool *pool, u64 deadline)
+static void kpool_deadline_arm_locked(struct kpool_ctx *pool, u64 deadline)
 {
 	lockdep_assert_held(&pool->sched_lock);
 	if (deadline >= pool->deadline_next)
@@ -367,7 +367,7 @@ static void kpool_deadline_arm_locked(struct kpool_pool *pool, u64 deadline)
  * with -ETIME.  Returns true if more may be expired; else the timer is set
  * to the earliest deadline left.
  */
-static bool kpool_expire_batch_locked(struct kpool_pool *pool,
+static bool kpool_expire_batch_locked(struct kpool_ctx *pool,
 				      struct list_head *done)
 {
 	u64 now = ktime_get_ns(), next = KTIME_MAX;
@@ -402,7 +402,7 @@ static bool kpool_expire_batch_locked(struct kpool_pool *pool,
 
 static void kpool_expire_work(struct work_struct *work)
 {
-	struct kpool_pool *pool = container_of(work, struct kpool_pool,
+	struct kpool_ctx *pool = container_of(work, struct kpool_ctx,
 					       expire_work);
 	bool more;
 
@@ -437,7 +437,7 @@ static void kpool_expire_work(struct work_struct *work)
  * worker place and is no file or user task.  Its CQE goes into @cqe, for
  * the caller to post.
  */
-static void kpool_sched_run_one_inline_locked(struct kpool_pool *pool,
+static void kpool_sched_run_one_inline_locked(struct kpool_ctx *pool,
 					      struct kpool_task *task,
 					      struct kpool_cqe *cqe)
 {
@@ -458,7 +458,7 @@ static void kpool_sched_run_one_inline_locked(struct kpool_pool *pool,
  * After inline tasks ran, outside sched_lock: wake who waits for what
  * they gave back, and start what another submitter queued meanwhile.
  */
-static void kpool_sched_after_inline(struct kpool_pool *pool, bool kick)
+static void kpool_sched_after_inline(struct kpool_ctx *pool, bool kick)
 {
 	kpool_sched_wake(pool);
 	if (kick)
@@ -474,7 +474,7 @@ static void kpool_sched_after_inline(struct kpool_pool *pool, bool kick)
  * batch: it and those after it are the caller's.  The tasks are lone (no
  * chain).  Returns how many ran; the caller releases them.
  */
-u32 kpool_sched_run_inline(struct kpool_pool *pool,
+u32 kpool_sched_run_inline(struct kpool_ctx *pool,
 			   struct kpool_inline_batch *batch)
 {
 	u32 n = min_t(u32, batch->n, KPOOL_INLINE_BATCH);
@@ -501,7 +501,7 @@ u32 kpool_sched_run_inline(struct kpool_pool *pool,
 }
 
 /* The next waiting task, highest priority first, or NULL. */
-static struct kpool_task *kpool_sched_next_locked(struct kpool_pool *pool)
+static struct kpool_task *kpool_sched_next_locked(struct kpool_ctx *pool)
 {
 	int prio;
 
@@ -523,7 +523,7 @@ static struct kpool_task *kpool_sched_next_locked(struct kpool_pool *pool)
  * (full) or -ESHUTDOWN (draining) with the tasks for the caller to free
  * (their deadlines made absolute).
  */
-int kpool_sched_accept(struct kpool_pool *pool, struct kpool_task *task)
+int kpool_sched_accept(struct kpool_ctx *pool, struct kpool_task *task)
 {
 	bool start, handed = false, notify = false, recheck = false;
 	struct kpool_task *member;
@@ -619,7 +619,7 @@ static bool kpool_task_orphaned(const struct kpool_task *task)
 }
 
 /* Start waiting tasks while slots are free. */
-void kpool_sched_kick(struct kpool_pool *pool)
+void kpool_sched_kick(struct kpool_ctx *pool)
 {
 	for (;;) {
 		struct kpool_task *task = NULL;
@@ -687,7 +687,7 @@ void kpool_sched_kick(struct kpool_pool *pool)
  */
 s32 kpool_sched_complete(struct kpool_task *task, s32 res)
 {
-	struct kpool_pool *pool = task->pool;
+	struct kpool_ctx *pool = task->pool;
 	unsigned long flags;
 
 	spin_lock_irqsave(&pool->sched_lock, flags);
@@ -698,7 +698,7 @@ s32 kpool_sched_complete(struct kpool_task *task, s32 res)
 }
 
 /* An SQE refused as invalid: its CQE says why; it never was a task. */
-void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
+void kpool_sched_reject(struct kpool_ctx *pool, u64 user_data,
 			unsigned int op, s32 res)
 {
 	unsigned long flags;
@@ -718,7 +718,7 @@ void kpool_sched_reject(struct kpool_pool *pool, u64 user_data,
 bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
 			  ktime_t expires)
 {
-	struct kpool_pool *pool = task->pool;
+	struct kpool_ctx *pool = task->pool;
 	unsigned long flags;
 	bool armed = false;
 
@@ -732,7 +732,7 @@ bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
 }
 
 /* A full non-blocking pool refused an SQE: count it. */
-void kpool_sched_note_full(struct kpool_pool *pool, unsigned int op,
+void kpool_sched_note_full(struct kpool_ctx *pool, unsigned int op,
 			   u64 user_data)
 {
 	unsigned long flags;
@@ -770,7 +770,7 @@ bool kpool_task_should_stop(struct kpool_task *task, int *res)
  * Returns 0 (cancelled, or will stop), or -EALREADY (running and not
  * interruptible, or already completing).
  */
-static int kpool_task_cancel_locked(struct kpool_pool *pool,
+static int kpool_task_cancel_locked(struct kpool_ctx *pool,
 				    struct kpool_task *task,
 				    struct list_head *done)
 {
@@ -801,7 +801,7 @@ static int kpool_task_cancel_locked(struct kpool_pool *pool,
  * tasks of a chain that have not started are found behind the task before
  * them, and cancelling one cancels the rest of its chain with it.
  */
-int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all)
+int kpool_sched_cancel(struct kpool_ctx *pool, u64 user_data, bool all)
 {
 	struct kpool_task *task, *next, *member;
 	unsigned long flags;
@@ -850,7 +850,7 @@ int kpool_sched_cancel(struct kpool_pool *pool, u64 user_data, bool all)
  * It runs its own process's ready tasks meanwhile: they may be what holds
  * the slots.
  */
-int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end)
+int kpool_sched_wait_room(struct kpool_ctx *pool, ktime_t end)
 {
 	return kpool_wait_serving(pool, pool->room_wait,
 				  kpool_sched_has_room(pool) ||
@@ -863,7 +863,7 @@ int kpool_sched_wait_room(struct kpool_pool *pool, ktime_t end)
  * *@prev_max_waiting.  Then start what now may, and wake blocked
  * submitters to look again.
  */
-void kpool_sched_tune(struct kpool_pool *pool, u32 capacity,
+void kpool_sched_tune(struct kpool_ctx *pool, u32 capacity,
 		      const u32 *max_waiting, u32 *prev_capacity,
 		      u32 *prev_max_waiting)
 {
@@ -883,7 +883,7 @@ void kpool_sched_tune(struct kpool_pool *pool, u32 capacity,
 }
 
 /* Stop taking work, then wait until every task taken has completed. */
-int kpool_sched_drain(struct kpool_pool *pool, ktime_t end)
+int kpool_sched_drain(struct kpool_ctx *pool, ktime_t end)
 {
 	unsigned long flags;
 	int ret;

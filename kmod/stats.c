@@ -17,14 +17,14 @@ static unsigned int kpool_hist_bucket(u64 ns)
 	return ns ? min_t(unsigned int, ilog2(ns), KPOOL_HIST_BUCKETS - 1) : 0;
 }
 
-void kpool_stats_submitted(struct kpool_pool *pool, struct kpool_task *task)
+void kpool_stats_submitted(struct kpool_ctx *pool, struct kpool_task *task)
 {
 	lockdep_assert_held(&pool->sched_lock);
 	pool->stats.total.submitted++;
 	pool->stats.op[task->op].submitted++;
 }
 
-void kpool_stats_waiting(struct kpool_pool *pool, struct kpool_task *task,
+void kpool_stats_waiting(struct kpool_ctx *pool, struct kpool_task *task,
 			 int delta)
 {
 	struct kpool_counters *c[2] = {
@@ -39,7 +39,7 @@ void kpool_stats_waiting(struct kpool_pool *pool, struct kpool_task *task,
 	}
 }
 
-void kpool_stats_started(struct kpool_pool *pool, struct kpool_task *task)
+void kpool_stats_started(struct kpool_ctx *pool, struct kpool_task *task)
 {
 	struct kpool_counters *c[2] = {
 		&pool->stats.total, &pool->stats.op[task->op]
@@ -62,7 +62,7 @@ void kpool_stats_started(struct kpool_pool *pool, struct kpool_task *task)
  * (cancelled, or past its deadline) leaves the queue without running, a
  * control op (NEW) ran without a slot.
  */
-void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
+void kpool_stats_done(struct kpool_ctx *pool, struct kpool_task *task,
 		      s32 res, u64 now)
 {
 	struct kpool_counters *c[2] = {
@@ -104,7 +104,7 @@ void kpool_stats_done(struct kpool_pool *pool, struct kpool_task *task,
  * above would count, in one pass (it held a slot only inside that hold,
  * so running itself never changed where anyone could see it).
  */
-void kpool_stats_inline(struct kpool_pool *pool, struct kpool_task *task,
+void kpool_stats_inline(struct kpool_ctx *pool, struct kpool_task *task,
 			s32 res)
 {
 	struct kpool_counters *c[2] = {
@@ -129,7 +129,7 @@ void kpool_stats_inline(struct kpool_pool *pool, struct kpool_task *task,
 	}
 }
 
-void kpool_stats_rejected(struct kpool_pool *pool, unsigned int op)
+void kpool_stats_rejected(struct kpool_ctx *pool, unsigned int op)
 {
 	lockdep_assert_held(&pool->sched_lock);
 	pool->stats.total.rejected++;
@@ -137,7 +137,7 @@ void kpool_stats_rejected(struct kpool_pool *pool, unsigned int op)
 		pool->stats.op[op].rejected++;
 }
 
-int kpool_stats_read(struct kpool_pool *pool, struct kpool_stats *st)
+int kpool_stats_read(struct kpool_ctx *pool, struct kpool_stats *st)
 {
 	u32 n = min_t(u32, st->nr_ops, KPOOL_OP_LAST);
 	struct kpool_pool_stats *snap;
@@ -243,7 +243,7 @@ static void kpool_ops_show(struct seq_file *m, const struct kpool_counters *ops)
  * among the first KPOOL_FDINFO_SCAN tasks only (they are in submission
  * order, so the oldest is near the front).
  */
-void kpool_stats_show_fdinfo(struct kpool_pool *pool, struct seq_file *m)
+void kpool_stats_show_fdinfo(struct kpool_ctx *pool, struct seq_file *m)
 {
 	struct kpool_task_glance oldest_wait = { }, oldest_run = { };
 	u32 capacity, max_waiting, running, waiting, workers, ready;

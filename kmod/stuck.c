@@ -64,7 +64,7 @@ static unsigned long kpool_stuck_period(void)
 }
 
 static void kpool_stuck_note(struct kpool_stuck_pass *pass,
-			     const struct kpool_pool *pool,
+			     const struct kpool_ctx *pool,
 			     const struct kpool_task *task, u64 now)
 {
 	struct kpool_stuck_note *n;
@@ -87,7 +87,7 @@ static void kpool_stuck_note(struct kpool_stuck_pass *pass,
  * lock: a task taken after a reading made before it would look older
  * than time itself.
  */
-static void kpool_stuck_scan_pool(struct kpool_pool *pool, void *arg)
+static void kpool_stuck_scan_pool(struct kpool_ctx *pool, void *arg)
 {
 	struct kpool_stuck_pass *pass = arg;
 	struct kpool_task *task;

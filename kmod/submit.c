@@ -226,7 +226,7 @@ static bool kpool_task_cacheable(const struct kpool_task *task)
  * from the pool's task cache if it has one, else from the slab.  Under
  * submit_lock, the cache's one consumer.
  */
-static struct kpool_task *kpool_task_alloc(struct kpool_pool *pool, u64 now)
+static struct kpool_task *kpool_task_alloc(struct kpool_ctx *pool, u64 now)
 {
 	struct llist_node *node = pool->task_cache;
 	struct kpool_task *task;
@@ -279,7 +279,7 @@ void kpool_task_release(struct kpool_task *task)
 {
 	while (task) {
 		struct kpool_task *next = task->link_next;
-		struct kpool_pool *pool = task->pool;
+		struct kpool_ctx *pool = task->pool;
 		bool cache = kpool_task_cacheable(task);
 
 		if (task->prepped && task->def->cleanup)
@@ -296,7 +296,7 @@ void kpool_task_release(struct kpool_task *task)
 }
 
 /* The pool goes: so do the tasks its cache holds.  No task is left. */
-void kpool_tasks_free_cache(struct kpool_pool *pool)
+void kpool_tasks_free_cache(struct kpool_ctx *pool)
 {
 	struct llist_node *lists[] = {
 		pool->task_cache, llist_del_all(&pool->task_free),
@@ -335,7 +335,7 @@ s32 kpool_task_finish(struct kpool_task *task, s32 res)
  */
 s32 kpool_task_done(struct kpool_task *task, s32 res)
 {
-	struct kpool_pool *pool = task->pool;
+	struct kpool_ctx *pool = task->pool;
 
 	percpu_ref_get(&pool->refs);	/* the task's own ref goes below */
 	res = kpool_task_finish(task, res);
@@ -421,7 +421,7 @@ static void kpool_chain_fail(struct kpool_chain *chain)
  * Give a collected chain to the scheduler.  Refused (a full or draining
  * pool), its SQEs go back to the ring untaken and its tasks are freed.
  */
-static int kpool_chain_accept(struct kpool_pool *pool,
+static int kpool_chain_accept(struct kpool_ctx *pool,
 			      struct kpool_chain *chain, u32 *done,
 			      u64 *refused_user_data, u8 *refused_op)
 {
@@ -439,7 +439,7 @@ static int kpool_chain_accept(struct kpool_pool *pool,
 }
 
 /* May the task just taken (at sq_head - 1) join the batch? */
-static bool kpool_inline_batchable(struct kpool_pool *pool,
+static bool kpool_inline_batchable(struct kpool_ctx *pool,
 				   const struct kpool_inline_batch *batch,
 				   const struct kpool_chain *chain,
 				   const struct kpool_task *task)
@@ -455,7 +455,7 @@ static bool kpool_inline_batchable(struct kpool_pool *pool,
  * time), as do the @extra SQEs taken after the batch.  Returns how many
  * went back.
  */
-static u32 kpool_inline_flush(struct kpool_pool *pool,
+static u32 kpool_inline_flush(struct kpool_ctx *pool,
 			      struct kpool_inline_batch *batch, u32 *done,
 			      u32 extra)
 {
@@ -482,8 +482,8 @@ static u32 kpool_inline_flush(struct kpool_pool *pool,
  * reserved beforehand, so its CQE can always be posted.  In a blocking
  * pool, waits (until @end) for room; else stops at a full pool.
  */
-int kpool_submit(struct kpool_pool *pool, u32 to_submit, ktime_t end,
-		 u32 *submitted)
+int kpool_sq_submit(struct kpool_ctx *pool, u32 to_submit, ktime_t end,
+		    u32 *submitted)
 {
 	struct kpool_inline_batch *batch = &pool->inline_batch;
 	struct kpool_chain chain = {};

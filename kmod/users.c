@@ -33,7 +33,7 @@ static struct kpool_user *kpool_user_find(kuid_t uid)
 }
 
 /* Count a new pool for the current user; -EMFILE past the limit. */
-int kpool_user_charge(struct kpool_pool *pool)
+int kpool_user_charge(struct kpool_ctx *pool)
 {
 	struct kpool_user *u, *fresh;
 	kuid_t uid = current_uid();
@@ -66,7 +66,7 @@ int kpool_user_charge(struct kpool_pool *pool)
 	return ret;
 }
 
-void kpool_user_uncharge(struct kpool_pool *pool)
+void kpool_user_uncharge(struct kpool_ctx *pool)
 {
 	struct kpool_user *u;
 

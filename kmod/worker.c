@@ -79,7 +79,7 @@ struct kpool_worker {
 	struct preempt_notifier	notifier;	/* on the thread's own list */
 	struct task_struct	*thread;	/* compared, never dereferenced */
 	struct pid		*process;	/* its thread group */
-	struct kpool_pool	*pool;		/* NULL once detached */
+	struct kpool_ctx	*pool;		/* NULL once detached */
 	struct kpool_task	*task;		/* given, not reported: sched_lock */
 	u64			token;		/* names task to its worker */
 	u32			slot;		/* its word in kring->workers[] */
@@ -130,17 +130,17 @@ int kpool_call_cancel(struct kpool_task *task)
 /* A worker blocked with a task: start what waits for its slot. */
 static void kpool_workers_kick_work(struct work_struct *work)
 {
-	kpool_sched_kick(container_of(work, struct kpool_pool, kick_work));
+	kpool_sched_kick(container_of(work, struct kpool_ctx, kick_work));
 }
 
 static void kpool_workers_kick_irq(struct irq_work *irq)
 {
-	struct kpool_pool *pool = container_of(irq, struct kpool_pool, kick_irq);
+	struct kpool_ctx *pool = container_of(irq, struct kpool_ctx, kick_irq);
 
 	queue_work(system_highpri_wq, &pool->kick_work);
 }
 
-void kpool_workers_init(struct kpool_pool *pool)
+void kpool_workers_init(struct kpool_ctx *pool)
 {
 	INIT_LIST_HEAD(&pool->worker_list);
 	INIT_LIST_HEAD(&pool->idle_workers);
@@ -154,7 +154,7 @@ void kpool_workers_init(struct kpool_pool *pool)
  * notifier can still see it (they run with interrupts off: an RCU read
  * side), then for the kick they may have queued.
  */
-void kpool_workers_stop(struct kpool_pool *pool)
+void kpool_workers_stop(struct kpool_ctx *pool)
 {
 	if (!pool->had_workers)
 		return;
@@ -164,7 +164,7 @@ void kpool_workers_stop(struct kpool_pool *pool)
 }
 
 /* Running tasks whose worker thread sleeps: off the running count. */
-u32 kpool_workers_blocked(struct kpool_pool *pool)
+u32 kpool_workers_blocked(struct kpool_ctx *pool)
 {
 	int blocked = atomic_read(&pool->call_blocked);
 
@@ -172,7 +172,7 @@ u32 kpool_workers_blocked(struct kpool_pool *pool)
 }
 
 /* The worker is parked: first in line for the next task of its process. */
-static void kpool_worker_idle_locked(struct kpool_pool *pool,
+static void kpool_worker_idle_locked(struct kpool_ctx *pool,
 				     struct kpool_worker *worker)
 {
 	lockdep_assert_held(&pool->sched_lock);
@@ -184,7 +184,7 @@ static void kpool_worker_idle_locked(struct kpool_pool *pool,
 }
 
 /* The worker is no longer parked (given a task, leaving, or woken). */
-static void kpool_worker_busy_locked(struct kpool_pool *pool,
+static void kpool_worker_busy_locked(struct kpool_ctx *pool,
 				     struct kpool_worker *worker)
 {
 	lockdep_assert_held(&pool->sched_lock);
@@ -196,7 +196,7 @@ static void kpool_worker_busy_locked(struct kpool_pool *pool,
 }
 
 /* How many workers hold a task (at most KPOOL_POOL_WORKERS to look at). */
-u32 kpool_workers_busy_locked(struct kpool_pool *pool)
+u32 kpool_workers_busy_locked(struct kpool_ctx *pool)
 {
 	struct kpool_worker *worker;
 	u32 busy = 0;
@@ -208,7 +208,7 @@ u32 kpool_workers_busy_locked(struct kpool_pool *pool)
 }
 
 /* A parked worker of @process, the one parked last; NULL if none. */
-static struct kpool_worker *kpool_worker_first_idle_locked(struct kpool_pool *pool,
+static struct kpool_worker *kpool_worker_first_idle_locked(struct kpool_ctx *pool,
 							   struct pid *process)
 {
 	struct kpool_worker *worker;
@@ -221,7 +221,7 @@ static struct kpool_worker *kpool_worker_first_idle_locked(struct kpool_pool *po
 }
 
 /* May the CALL task @task start now: is a worker of its process parked? */
-bool kpool_worker_available_locked(struct kpool_pool *pool,
+bool kpool_worker_available_locked(struct kpool_ctx *pool,
 				   const struct kpool_task *task)
 {
 	return kpool_worker_first_idle_locked(pool, task->owner);
@@ -233,7 +233,7 @@ bool kpool_worker_available_locked(struct kpool_pool *pool,
  * wakeup is under the lock: the worker may run, report and leave as soon
  * as it drops.
  */
-void kpool_worker_give_locked(struct kpool_pool *pool, struct kpool_task *task)
+void kpool_worker_give_locked(struct kpool_ctx *pool, struct kpool_task *task)
 {
 	struct kpool_call *call = kpool_task_data(task, struct kpool_call);
 	struct kpool_worker *worker = kpool_worker_first_idle_locked(pool,
@@ -262,7 +262,7 @@ static struct kpool_task *kpool_worker_take_task_locked(struct kpool_worker *wor
 }
 
 /* The worker leaves its pool's lists and slot; returns a task it held. */
-static struct kpool_task *kpool_worker_unlink_locked(struct kpool_pool *pool,
+static struct kpool_task *kpool_worker_unlink_locked(struct kpool_ctx *pool,
 						     struct kpool_worker *worker)
 {
 	kpool_worker_busy_locked(pool, worker);
@@ -285,7 +285,7 @@ static void kpool_worker_dead_work(struct work_struct *work)
 	struct kpool_worker *worker = container_of(work, struct kpool_worker,
 						   dead_work);
 	struct kpool_task *task = NULL;
-	struct kpool_pool *pool;
+	struct kpool_ctx *pool;
 	unsigned long flags;
 
 	irq_work_sync(&worker->dead_irq);
@@ -324,7 +324,7 @@ static void kpool_worker_sched_in(struct preempt_notifier *notifier, int cpu)
 {
 	struct kpool_worker *worker = container_of(notifier, struct kpool_worker,
 						   notifier);
-	struct kpool_pool *pool;
+	struct kpool_ctx *pool;
 
 	if (!worker->blocked)
 		return;
@@ -345,7 +345,7 @@ static void kpool_worker_sched_out(struct preempt_notifier *notifier,
 	struct kpool_worker *worker = container_of(notifier, struct kpool_worker,
 						   notifier);
 	unsigned int state = get_current_state();
-	struct kpool_pool *pool;
+	struct kpool_ctx *pool;
 
 	if (state == TASK_DEAD) {
 		WRITE_ONCE(worker->dead, true);
@@ -375,7 +375,7 @@ static struct preempt_ops kpool_worker_preempt_ops = {
 };
 
 /* current's worker in @pool, or NULL. */
-static struct kpool_worker *kpool_worker_find_locked(struct kpool_pool *pool)
+static struct kpool_worker *kpool_worker_find_locked(struct kpool_ctx *pool)
 {
 	struct kpool_worker *worker;
 
@@ -418,7 +418,7 @@ static void kpool_worker_reap_detached(void)
 }
 
 /* current becomes a worker of @pool; -EBUSY when every slot is taken. */
-static int kpool_worker_register(struct kpool_pool *pool,
+static int kpool_worker_register(struct kpool_ctx *pool,
 				 struct kpool_worker **workerp)
 {
 	struct kpool_worker *worker;
@@ -471,7 +471,7 @@ static int kpool_worker_register(struct kpool_pool *pool,
 }
 
 /* current stops being a worker (KPOOL_WORK_LEAVE); it holds no task. */
-static void kpool_worker_leave(struct kpool_pool *pool,
+static void kpool_worker_leave(struct kpool_ctx *pool,
 			       struct kpool_worker *worker)
 {
 	unsigned long flags;
@@ -486,7 +486,7 @@ static void kpool_worker_leave(struct kpool_pool *pool,
 }
 
 /* Nothing will be given any more: the pool drains and nothing waits. */
-static bool kpool_worker_no_more(struct kpool_pool *pool)
+static bool kpool_worker_no_more(struct kpool_ctx *pool)
 {
 	return READ_ONCE(pool->draining) && !READ_ONCE(pool->waiting) &&
 		!READ_ONCE(pool->linked);
@@ -496,7 +496,7 @@ static bool kpool_worker_no_more(struct kpool_pool *pool)
  * Put the worker on the idle list or take it off; false (and nothing
  * done) if it was given a task meanwhile.
  */
-static bool kpool_worker_set_idle(struct kpool_pool *pool,
+static bool kpool_worker_set_idle(struct kpool_ctx *pool,
 				  struct kpool_worker *worker, bool idle)
 {
 	unsigned long flags;
@@ -520,7 +520,7 @@ static bool kpool_worker_set_idle(struct kpool_pool *pool,
  * @no_wait (a quiet report): take a task given by then, else return 0 with
  * none, off the idle list, so its thread can run the completion.
  */
-static int kpool_worker_park(struct kpool_pool *pool,
+static int kpool_worker_park(struct kpool_ctx *pool,
 			     struct kpool_worker *worker,
 			     struct kpool_work *w, ktime_t end, bool kicked,
 			     bool no_wait)
@@ -592,7 +592,7 @@ static int kpool_worker_park(struct kpool_pool *pool,
  * completion makes gives it the next waiting task at once, in this call,
  * with no sleep and no other thread woken (XNU's thread return).
  */
-int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
+int kpool_worker_work(struct kpool_ctx *pool, struct kpool_work *w,
 		      ktime_t end)
 {
 	bool leave = w->flags & KPOOL_WORK_LEAVE;
@@ -646,7 +646,7 @@ int kpool_worker_work(struct kpool_pool *pool, struct kpool_work *w,
 }
 
 /* Wake every parked worker: file tasks wait for them, or the pool drains. */
-void kpool_workers_wake(struct kpool_pool *pool)
+void kpool_workers_wake(struct kpool_ctx *pool)
 {
 	struct kpool_worker *worker;
 	unsigned long flags;
@@ -664,7 +664,7 @@ void kpool_workers_wake(struct kpool_pool *pool)
  * what its workers hold with -ECANCELED and let the workers go; each is
  * freed when its thread dies or leaves.
  */
-void kpool_workers_detach(struct kpool_pool *pool)
+void kpool_workers_detach(struct kpool_ctx *pool)
 {
 	struct kpool_worker *worker, *next;
 	struct kpool_task *task, *tnext;
