@@ -17,6 +17,18 @@ static unsigned int kpool_hist_bucket(u64 ns)
 	return ns ? min_t(unsigned int, ilog2(ns), KPOOL_HIST_BUCKETS - 1) : 0;
 }
 
+/* A completion with @res: completed, and how it ended. */
+static void kpool_stats_result(struct kpool_counters *c, s32 res)
+{
+	c->completed++;
+	if (res == -ECANCELED)
+		c->cancelled++;
+	else if (res == -ETIME)
+		c->timed_out++;
+	else if (res < 0)
+		c->failed++;
+}
+
 void kpool_stats_submitted(struct kpool_ctx *pool, struct kpool_task *task)
 {
 	lockdep_assert_held(&pool->sched_lock);
@@ -78,13 +90,7 @@ void kpool_stats_done(struct kpool_ctx *pool, struct kpool_task *task,
 
 	lockdep_assert_held(&pool->sched_lock);
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
-		c[i]->completed++;
-		if (res == -ECANCELED)
-			c[i]->cancelled++;
-		else if (res == -ETIME)
-			c[i]->timed_out++;
-		else if (res < 0)
-			c[i]->failed++;
+		kpool_stats_result(c[i], res);
 		if (held_slot)
 			c[i]->running--;
 		if (task->state == KPOOL_TASK_WAITING)
@@ -116,16 +122,10 @@ void kpool_stats_inline(struct kpool_ctx *pool, struct kpool_task *task,
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		c[i]->submitted++;
 		c[i]->started++;
-		c[i]->completed++;
+		kpool_stats_result(c[i], res);
 		c[i]->peak_running = max(c[i]->peak_running, c[i]->running + 1);
 		c[i]->wait_hist[0]++;
 		c[i]->run_hist[0]++;
-		if (res == -ECANCELED)
-			c[i]->cancelled++;
-		else if (res == -ETIME)
-			c[i]->timed_out++;
-		else if (res < 0)
-			c[i]->failed++;
 	}
 }
 
