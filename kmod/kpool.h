@@ -447,6 +447,7 @@ int kpool_worker_work(struct kpool_ctx *pool, struct kpool_work *w,
 		      ktime_t end);
 void kpool_workers_wake(struct kpool_ctx *pool);
 void kpool_workers_detach(struct kpool_ctx *pool);
+void kpool_workers_setup(void);
 void kpool_workers_exit(void);
 void kpool_workers_stop(struct kpool_ctx *pool);
 u32 kpool_workers_blocked(struct kpool_ctx *pool);
@@ -470,6 +471,7 @@ static inline int kpool_worker_work(struct kpool_ctx *pool,
 
 static inline void kpool_workers_wake(struct kpool_ctx *pool) { }
 static inline void kpool_workers_detach(struct kpool_ctx *pool) { }
+static inline void kpool_workers_setup(void) { }
 static inline void kpool_workers_exit(void) { }
 static inline void kpool_workers_stop(struct kpool_ctx *pool) { }
 static inline u32 kpool_workers_blocked(struct kpool_ctx *pool)

@@ -241,12 +241,14 @@ static int __init kpool_init(void)
 	if (ret)
 		goto err_release_wq;
 	kpool_registry_init();
+	kpool_workers_setup();
 	ret = misc_register(&kpool_miscdev);
 	if (ret)
 		goto err_registry;
 	return 0;
 
 err_registry:
+	kpool_workers_exit();
 	kpool_registry_exit();
 	kpool_tasks_exit();
 err_release_wq:

@@ -45,11 +45,13 @@
  * and only the thread itself may unlink it (KPOOL_WORK_LEAVE).  So a
  * worker outlives its pool when the pool closes first (it is detached:
  * pool NULL), and outlives nothing else.  Each registered worker holds a
- * module reference.  The preempt-notifier static key is turned on once,
- * by the first worker, and off when the module goes: patching the
- * scheduler's code at every first and last worker would cost more than
- * the empty check it saves (and a guest under TCG can trip over the
- * patching).
+ * module reference.  The preempt-notifier static key is turned on when
+ * the module loads and off when it goes: patching the scheduler's code at
+ * every first and last worker would cost more than the empty check it
+ * saves, and patching it while a busy program's threads run __schedule()
+ * on other CPUs (the first worker parking) has crashed a TCG guest (an
+ * int3 Oops in __schedule() at the patched jump, 7.3): at load time the
+ * machine is quieter, and it happens once.
  *
  * Locking: pool->sched_lock guards the pool's worker lists and slots and
  * each attached worker's task, idle and pool fields; kpool_worker_lock
@@ -102,7 +104,6 @@ struct kpool_call {
 };
 
 static DEFINE_MUTEX(kpool_worker_lock);
-static bool kpool_notifiers_on;		/* under kpool_worker_lock */
 
 int kpool_call_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 {
@@ -456,11 +457,6 @@ static int kpool_worker_register(struct kpool_ctx *pool,
 
 	/* Our file is open, so the module is pinned: this cannot fail. */
 	__module_get(THIS_MODULE);
-	mutex_lock(&kpool_worker_lock);
-	if (!kpool_notifiers_on)
-		preempt_notifier_inc();
-	kpool_notifiers_on = true;
-	mutex_unlock(&kpool_worker_lock);
 	preempt_notifier_init(&worker->notifier, &kpool_worker_preempt_ops);
 	/* The scheduler walks this list at our own switches: no preemption. */
 	preempt_disable();
@@ -688,9 +684,14 @@ void kpool_workers_detach(struct kpool_ctx *pool)
 	}
 }
 
+/* The module loads: worker threads will need preempt notifiers (above). */
+void kpool_workers_setup(void)
+{
+	preempt_notifier_inc();
+}
+
 /* The module goes: no worker is left (each held a module reference). */
 void kpool_workers_exit(void)
 {
-	if (kpool_notifiers_on)
-		preempt_notifier_dec();
+	preempt_notifier_dec();
 }
