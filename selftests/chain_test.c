@@ -41,11 +41,8 @@ FIXTURE_SETUP(chain)
 		.arena_size = ARENA,
 	};
 
-	self->up = 0;
 	self->file = -1;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, &p));
-	self->up = 1;
+	KP_RING_OPEN(64, &p);
 	strcpy(self->path, "/tmp/kpool-chain-XXXXXX");
 	self->file = mkstemp(self->path);
 	ASSERT_LE(0, self->file);
@@ -57,8 +54,7 @@ FIXTURE_TEARDOWN(chain)
 		close(self->file);
 		unlink(self->path);
 	}
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 static struct kpool_sqe *linked(struct kpool_sqe *sqe)
@@ -439,16 +435,12 @@ FIXTURE_SETUP(cq_room)
 {
 	struct kpool_ring_params p = { .cq_entries = 8, .capacity = 8 };
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &p));
-	self->up = 1;
+	KP_RING_OPEN(8, &p);
 }
 
 FIXTURE_TEARDOWN(cq_room)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(cq_room, chain_waits_whole_for_cq_room)
@@ -493,16 +485,12 @@ FIXTURE_SETUP(full)
 		.capacity = 1, .max_waiting = 1, .flags = variant->flags,
 	};
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 16, &p));
-	self->up = 1;
+	KP_RING_OPEN(16, &p);
 }
 
 FIXTURE_TEARDOWN(full)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(full, chain_is_taken_whole_or_not_at_all)

@@ -1261,13 +1261,10 @@ FIXTURE_SETUP(cancel)
 	struct kpool_ring_params p = { .arena_size = CANCEL_ARENA };
 	unsigned char *buf;
 
-	self->up = 0;
 	self->fd = -1;
 	self->path[0] = 0;
 	pthread_mutex_init(&self->sq_lock, NULL);
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &p));
-	self->up = 1;
+	KP_RING_OPEN(8, &p);
 	if (variant->op != KPOOL_OP_READ)
 		return;
 	snprintf(self->path, sizeof(self->path), "/tmp/kpool-cancel-%d",
@@ -1287,8 +1284,7 @@ FIXTURE_TEARDOWN(cancel)
 		close(self->fd);
 	if (self->path[0])
 		unlink(self->path);
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 	pthread_mutex_destroy(&self->sq_lock);
 }
 

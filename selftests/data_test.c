@@ -269,16 +269,12 @@ FIXTURE_SETUP(copy)
 {
 	struct kpool_ring_params p = { .arena_size = ARENA };
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &p));
-	self->up = 1;
+	KP_RING_OPEN(8, &p);
 }
 
 FIXTURE_TEARDOWN(copy)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(copy, behaves_like_memmove)
@@ -646,16 +642,12 @@ FIXTURE_SETUP(long_op)
 {
 	struct kpool_ring_params p = { .arena_size = BIG + 4096 };
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &p));
-	self->up = 1;
+	KP_RING_OPEN(8, &p);
 }
 
 FIXTURE_TEARDOWN(long_op)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 static struct kpool_sqe *queue_long(struct kpool_ring *r, __u8 op)

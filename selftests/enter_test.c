@@ -18,17 +18,13 @@ FIXTURE(enter) {
 
 FIXTURE_SETUP(enter)
 {
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, NULL));
-	self->up = 1;
+	KP_RING_OPEN(8, NULL);
 	kp_enter_init(&self->e);
 }
 
 FIXTURE_TEARDOWN(enter)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 static int enter(struct _test_data_enter *self)
@@ -224,16 +220,12 @@ FIXTURE_VARIANT_ADD(bad_sqe, burn_unknown_op_flags) {
 
 FIXTURE_SETUP(bad_sqe)
 {
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, NULL));
-	self->up = 1;
+	KP_RING_OPEN(8, NULL);
 }
 
 FIXTURE_TEARDOWN(bad_sqe)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(bad_sqe, completes_with_einval)

@@ -21,16 +21,12 @@ FIXTURE_SETUP(fdinfo)
 {
 	struct kpool_ring_params p = { .capacity = 1 };
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 16, &p));
-	self->up = 1;
+	KP_RING_OPEN(16, &p);
 }
 
 FIXTURE_TEARDOWN(fdinfo)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(fdinfo, shows_settings_and_counts)

@@ -41,11 +41,8 @@ FIXTURE_SETUP(fields)
 {
 	struct kpool_ring_params p = { .arena_size = KP_SAMPLE_ARENA };
 
-	self->up = 0;
 	self->file = -1;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &p));
-	self->up = 1;
+	KP_RING_OPEN(8, &p);
 	if (variant->op == KPOOL_OP_CALL &&
 	    !(self->ring.features & KPOOL_FEAT_CALL))
 		SKIP(return, "no KPOOL_FEAT_CALL in this module");
@@ -58,8 +55,7 @@ FIXTURE_TEARDOWN(fields)
 {
 	if (self->file >= 0)
 		close(self->file);
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 /* The op's sample SQE, queued. */

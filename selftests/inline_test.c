@@ -52,16 +52,12 @@ FIXTURE_SETUP(inline_nop)
 {
 	struct kpool_ring_params p = { .capacity = 1 };
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, &p));
-	self->up = 1;
+	KP_RING_OPEN(64, &p);
 }
 
 FIXTURE_TEARDOWN(inline_nop)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 static struct kpool_counters totals(struct kpool_ring *r)
@@ -151,16 +147,12 @@ FIXTURE_SETUP(inline_batch)
 {
 	struct kpool_ring_params p = { .capacity = 1, .max_waiting = 2 };
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, &p));
-	self->up = 1;
+	KP_RING_OPEN(64, &p);
 }
 
 FIXTURE_TEARDOWN(inline_batch)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 /* How many CQEs, in order, do not say (user_data @i, result @res(i)). */

@@ -35,6 +35,33 @@ static inline int kp_dev_present(void)
 			SKIP(return, "kpool module not loaded");	\
 	} while (0)
 
+/*
+ * The usual ring fixture.  The FIXTURE must have the fields
+ *
+ *	struct kpool_ring ring;
+ *	int up;			(1 while ring is open)
+ *
+ * In its FIXTURE_SETUP, KP_RING_OPEN(entries, params) skips unless the
+ * module is loaded, then opens self->ring with kpool_ring_open(&self->ring,
+ * entries, params) (params: a struct kpool_ring_params *, or NULL),
+ * asserting that it succeeds, and sets self->up.  Its FIXTURE_TEARDOWN
+ * calls KP_RING_CLOSE(), which closes the ring if self->up says it is open.
+ */
+#define KP_RING_OPEN(entries, params)					\
+	do {								\
+		self->up = 0;						\
+		KP_REQUIRE_MODULE();					\
+		/* unparenthesized: a failure names the call as written */ \
+		ASSERT_EQ(0, kpool_ring_open(&self->ring, entries, params)); \
+		self->up = 1;						\
+	} while (0)
+
+#define KP_RING_CLOSE()							\
+	do {								\
+		if (self->up)						\
+			kpool_ring_close(&self->ring);			\
+	} while (0)
+
 static inline int kp_open(void)
 {
 	return open(KPOOL_DEV, O_RDWR | O_CLOEXEC);

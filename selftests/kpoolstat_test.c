@@ -185,10 +185,7 @@ FIXTURE_SETUP(stat)
 	uint64_t end;
 	int i;
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 16, &p));
-	self->up = 1;
+	KP_RING_OPEN(16, &p);
 	q_burn(&self->ring, BURN_MS * KP_MS, 1);
 	for (i = 0; i < NOPS; i++)
 		q_nop(&self->ring, 2 + i);
@@ -209,8 +206,7 @@ FIXTURE_SETUP(stat)
 
 FIXTURE_TEARDOWN(stat)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 /* One JSON member against one STATS value; logs a mismatch. */

@@ -32,16 +32,12 @@ FIXTURE(lifecycle) {
 
 FIXTURE_SETUP(lifecycle)
 {
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 256, NULL));
-	self->up = 1;
+	KP_RING_OPEN(256, NULL);
 }
 
 FIXTURE_TEARDOWN(lifecycle)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(lifecycle, close_cancels_armed_timeouts_promptly)

@@ -26,17 +26,13 @@ FIXTURE_VARIANT_ADD(nop, whole_ring) { .entries = 256, .batch = 256 };
 
 FIXTURE_SETUP(nop)
 {
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, variant->entries, NULL));
-	self->up = 1;
+	KP_RING_OPEN(variant->entries, NULL);
 	memset(self->seen, 0, sizeof(self->seen));
 }
 
 FIXTURE_TEARDOWN(nop)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(nop, every_task_completes_once_with_zero)
@@ -72,16 +68,12 @@ FIXTURE_SETUP(cq_full)
 {
 	struct kpool_ring_params params = { .cq_entries = 8 };
 
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 8, &params));
-	self->up = 1;
+	KP_RING_OPEN(8, &params);
 }
 
 FIXTURE_TEARDOWN(cq_full)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 TEST_F(cq_full, full_cq_takes_no_more_work)

@@ -13,16 +13,12 @@ FIXTURE(timeout) {
 
 FIXTURE_SETUP(timeout)
 {
-	self->up = 0;
-	KP_REQUIRE_MODULE();
-	ASSERT_EQ(0, kpool_ring_open(&self->ring, 64, NULL));
-	self->up = 1;
+	KP_RING_OPEN(64, NULL);
 }
 
 FIXTURE_TEARDOWN(timeout)
 {
-	if (self->up)
-		kpool_ring_close(&self->ring);
+	KP_RING_CLOSE();
 }
 
 static void queue_timeout(struct kpool_ring *ring, __u64 ns, __u64 data)
