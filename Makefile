@@ -6,6 +6,8 @@
 #   make              module (against KDIR; skipped, with a note, when KDIR
 #                     has no headers), library, selftests, examples
 #   make check        host checks + kselftests in 6.1, 6.12 and 7.3 guests
+#   make -C selftests install INSTALL_PATH=DIR   the kselftests in the
+#                     kernel's run_kselftest.sh layout (selftests/Makefile)
 #   make demo         boot a guest and watch tasks complete
 #   make bench        kpool against io_uring, libuv, GLib: build/bench/
 #   make install      library, headers, pkg-config, kpoolstat, man pages
@@ -58,12 +60,15 @@ LIB_HDRS := ulib/include/libkpool.h ulib/include/kpool_pool.h ulib/include/kpool
 LIB_A	:= $(BUILD)/lib/libkpool.a
 LIB_SO	:= $(BUILD)/lib/libkpool.so.$(VERSION)
 
-# Selftests and examples are linked statically so the guest needs only
-# the binaries.
+# The kselftests: selftests/Makefile builds them with the kernel's lib.mk
+# (from KSRC), linked statically so the guest needs only the binaries.
+# Examples are static too.
 HARNESS	:= $(KSRC)/tools/testing/selftests/kselftest_harness.h
-TEST_SRCS := $(wildcard selftests/*_test.c)
-TESTS	:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
+KSFT_LIBMK := $(KSRC)/tools/testing/selftests/lib.mk
 TEST_HDRS := $(wildcard selftests/*.h)
+SELFTESTS_MAKE = $(MAKE) -C selftests BUILD=$(abspath $(BUILD)) \
+	KSRC=$(abspath $(KSRC)) KPOOL_LIB_BUILT=1 \
+	KPOOL_CPPFLAGS="$(DEBUG_CPPFLAGS) $(CPPFLAGS)"
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 
@@ -101,20 +106,24 @@ $(LIB_SO): $(patsubst ulib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS)) ulib/libkpool.map
 	ln -sf $(notdir $@) $(BUILD)/lib/libkpool.so.$(SONAME_MAJOR)
 	ln -sf libkpool.so.$(SONAME_MAJOR) $(BUILD)/lib/libkpool.so
 
-ksrc: $(HARNESS)
-$(HARNESS):
+ksrc: $(KSFT_LIBMK)
+$(HARNESS): $(KSFT_LIBMK)
+$(KSFT_LIBMK):
 ifeq ($(KSRC_EXTRACT),1)
 	tools/ksrc.sh
 else
-	@echo "KSRC=$(KSRC) has no tools/testing/selftests/kselftest_harness.h: pass a kernel source tree" >&2; exit 1
+	@echo "KSRC=$(KSRC) has no tools/testing/selftests/lib.mk: pass a kernel source tree" >&2; exit 1
 endif
 
-selftests: $(TESTS)
+selftests: lib tools $(KSFT_LIBMK)
+	$(SELFTESTS_MAKE)
 
-$(BUILD)/selftests/%: selftests/%.c $(TEST_HDRS) $(LIB_A) $(LIB_HDRS) $(HARNESS)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -I$(dir $(HARNESS)) $(CFLAGS) $(TEST_WARN) -static \
-		-pthread $< $(LIB_A) $(URCU_LIBS) $(TEST_LIBS) -o $@
+# One test: make build/selftests/nop_test.
+$(BUILD)/selftests/%: lib tools $(KSFT_LIBMK) FORCE
+	$(SELFTESTS_MAKE) $(abspath $@)
+
+.PHONY: FORCE
+FORCE:
 
 # The library's own tests again under ASan+UBSan and under TSan, with the
 # library compiled in (sanitizers need dynamic linking: mkinitramfs.sh
@@ -185,9 +194,6 @@ tools: $(KPOOLSTAT)
 $(KPOOLSTAT): $(KPOOLSTAT_SRCS) tools/kpoolstat/fdinfo.h uapi/linux/kpool.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -static $(KPOOLSTAT_SRCS) -o $@
-
-# kpoolstat_test runs the tool: building the tests builds it.
-$(BUILD)/selftests/kpoolstat_test: $(KPOOLSTAT)
 
 check:
 	tools/check.sh

@@ -24,22 +24,20 @@ rm -f "$out"/*.csv
 
 say "bench: building kpool.ko for $kver and the benchmarks"
 ko=$(tools/build-module.sh "$kver")
-make -s lib bench-bins
+make -s lib bench-bins examples tools
 
 for smp in 1 2; do
-	work=$out/guest-smp$smp
-	rm -rf "$work" && mkdir -p "$work"
-	echo "sh /bin/guest-bench.sh $tasks $rounds $count" >"$work/run-list"
-	echo 900 >"$work/run-timeout"
-	tools/mkinitramfs.sh "$work/initrd.cpio.gz" "$ko" tools/guest-init.sh \
-		"$out"/bench-nop "$out"/bench-read4k "$out"/bench-mixed "$out"/submitters \
-		"$(command -v strace)" tools/guest-bench.sh "$work/run-list" \
-		"$work/run-timeout"
+	name=bench/guest-smp$smp
+	work=$KPOOL_BUILD/$name
 	say "bench: booting $kver with $smp vCPU(s) (TCG, idle=poll)"
 	t0=$(date +%s)
-	KPOOL_VM_SMP=$smp tools/vm.sh "$kver" "$work/initrd.cpio.gz" "$work.log" 1200
-	tools/parse-log.sh --no-tap "$work.log" >"$work/verdict" ||
-		{ cat "$work/verdict" >&2; die "bench guest with $smp vCPU(s) failed (console: $work.log)"; }
+	tools/guest.sh --kernel "$kver" --ko "$ko" --name "$name" --smp "$smp" \
+		--append '' --tests none --no-tap --timeout 900 --vm-timeout 1200 \
+		--file "$out/bench-nop" --file "$out/bench-read4k" \
+		--file "$out/bench-mixed" --file "$out/submitters" \
+		--file "$(command -v strace)" --file tools/guest/bench.sh \
+		--run "sh /bin/bench.sh $tasks $rounds $count" >"$work.verdict" 2>&1 ||
+		{ cat "$work.verdict" >&2; die "bench guest with $smp vCPU(s) failed (console: $work.log)"; }
 	grep -E '^(nop|read4k|mixed|submitters|SYSCALLS),' "$work.log" |
 		sed "s/^/$smp,/" >"$out/smp$smp.csv"
 	grep -m1 '^KPOOL-GUEST-UP' "$work.log" | awk '{print $2}' >"$out/kernel"

@@ -31,26 +31,25 @@ tools/build-module.sh "$tree" W=1 >/dev/null || die "module build against the de
 # each bound is tasks or time, whichever comes first.
 fuzz=${KPOOL_FUZZ_ARGS:---tasks 800000 --seconds 900}
 fuzz_unpriv=${KPOOL_FUZZ_UNPRIV_ARGS:---tasks 200000 --seconds 300}
-export KPOOL_VM_MEM=2G KPOOL_VM_SMP=2
-# Under KASAN a pool task costs ~40x more: libpool_test's 8-thread stress
-# runs 8 x 20k tasks here (8 x 100k in make check), for at most 2 minutes.
-export KPOOL_RUN_ENV="KPOOL_STRESS_TASKS=20000 KPOOL_STRESS_SECONDS=120"
 ko=$KPOOL_BUILD/kmod-debug/kmod/kpool.ko
 out=$KPOOL_BUILD/check-debug.out
 : >"$out"
 passed=0 failed=0 skipped=0
 
-# guest NAME LIMIT TEST...: one debug guest (the suite, the fail-nth
-# sweeps or the fuzzer), each ending with its own kmemleak scan after
-# rmmod and well inside its bound of LIMIT seconds (each command too);
-# KPOOL_RUN_EXTRA and KPOOL_RUN_FILES as the caller sets them.
+# guest NAME LIMIT [guest.sh OPTION...]: one debug guest (the suite, the
+# fail-nth sweeps or the fuzzer), each ending with its own kmemleak scan
+# after rmmod and well inside its bound of LIMIT seconds (each test and
+# command too).  2 vCPUs, 2 GiB.  Under KASAN a pool task costs ~40x
+# more: libpool_test's 8-thread stress runs 8 x 20k tasks here (8 x 100k
+# in make check), for at most 2 minutes.
 guest() {
 	local name=$1 limit=$2 result p f s log=$KPOOL_BUILD/$1.log
 	shift 2
-	say "check-debug: $name: $*${KPOOL_RUN_EXTRA:+, then $(tr '\n' ';' <<<"$KPOOL_RUN_EXTRA")}"
-	KPOOL_RUN_NAME=$name KPOOL_VM_TIMEOUT=$limit KPOOL_RUN_TIMEOUT=$limit \
-		tools/run-suite.sh "$tree/arch/x86/boot/bzImage" "$ko" "$@" \
-		>"$KPOOL_BUILD/$name.out" 2>&1
+	say "check-debug: $name: $*"
+	tools/guest.sh --kernel "$tree/arch/x86/boot/bzImage" --ko "$ko" \
+		--smp 2 --mem 2G --name "$name" --vm-timeout "$limit" \
+		--timeout "$limit" --env KPOOL_STRESS_TASKS=20000 \
+		--env KPOOL_STRESS_SECONDS=120 "$@" >"$KPOOL_BUILD/$name.out" 2>&1
 	tee -a "$out" <"$KPOOL_BUILD/$name.out"
 	result=$(grep '^RESULT ' "$KPOOL_BUILD/$name.out" | tail -n1)
 	p=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' <<<"$result")
@@ -71,14 +70,11 @@ guest() {
 }
 
 if [ "$fuzz_only" -eq 0 ]; then
-	tests=()
-	for t in "$KPOOL_BUILD"/selftests/*_test; do
-		[ "$(basename "$t")" = fail_nth_test ] || tests+=("$(basename "$t")")
-	done
-	# About 9 minutes under KASAN on this machine.
-	KPOOL_RUN_EXTRA= KPOOL_RUN_FILES= guest guest-debug 2400 "${tests[@]}"
+	# About 9 minutes under KASAN on this machine; the sweeps run in
+	# their own guest.
+	guest guest-debug 2400 --skip fail_nth_test
 	# About 3 minutes.
-	KPOOL_RUN_EXTRA= KPOOL_RUN_FILES= guest guest-debug-failnth 1800 fail_nth_test
+	guest guest-debug-failnth 1800 --tests fail_nth_test
 	log=$KPOOL_BUILD/guest-debug-failnth.log
 	points=$(grep -ho '[0-9]* injection points' "$log" | awk '{s += $1} END {print s + 0}')
 	say "  fail-nth: $points injection points over $(grep -c 'injection points' "$log") scenarios"
@@ -88,9 +84,9 @@ fi
 fuzz_limit=1800
 secs=$(sed -n 's/.*--seconds \([0-9]*\).*/\1/p' <<<"$fuzz")
 [ -n "$secs" ] && [ $((secs + 900)) -gt $fuzz_limit ] && fuzz_limit=$((secs + 900))
-KPOOL_RUN_EXTRA="kpool-fuzz $fuzz
-kpool-fuzz --unpriv 1 $fuzz_unpriv" KPOOL_RUN_FILES="$KPOOL_BUILD/tools/kpool-fuzz" \
-	guest guest-debug-fuzz "$fuzz_limit" setup_test
+guest guest-debug-fuzz "$fuzz_limit" --tests setup_test \
+	--file "$KPOOL_BUILD/tools/kpool-fuzz" --run "kpool-fuzz $fuzz" \
+	--run "kpool-fuzz --unpriv 1 $fuzz_unpriv"
 grep -h '^ok 1 kpool-fuzz\|^not ok 1 kpool-fuzz\|# kpool-fuzz: seed' \
 	"$KPOOL_BUILD/guest-debug-fuzz.log" | sed 's/^/  /'
 

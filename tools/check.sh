@@ -81,14 +81,15 @@ checkpatch() {
 	! grep -Eq '(ERROR|WARNING|CHECK):' <<<"$out"
 }
 
-# guest KVER NAME VCPUS [TEST...]: run kselftests in a guest, count results.
+# guest KVER NAME VCPUS [guest.sh OPTION...]: run kselftests in a guest
+# (all of them unless --tests says), count results.
 guest() {
 	local kver=$1 name=$2 smp=$3 out result g_p g_f g_s
 	shift 3
 	out=$logs/$name.out
-	say "$name: booting $kver with $smp vCPUs, running ${*:-every} kselftest"
-	KPOOL_VM_SMP=$smp KPOOL_RUN_NAME=$name tools/run-suite.sh "$kver" \
-		"$KPOOL_BUILD/kmod-$kver/kmod/kpool.ko" "$@" >"$out" 2>&1
+	say "$name: booting $kver with $smp vCPUs: ${*:-every kselftest}"
+	tools/guest.sh --kernel "$kver" --ko "$KPOOL_BUILD/kmod-$kver/kmod/kpool.ko" \
+		--smp "$smp" --name "$name" "$@" >"$out" 2>&1
 	sed 's/^/      /' "$out" >&2
 	result=$(grep '^RESULT ' "$out" | tail -n1)
 	if [ -z "$result" ]; then
@@ -138,12 +139,14 @@ for series in $KPOOL_SERIES $KPOOL_FETCH_SERIES; do
 	# dkms install, modules-load.d, modprobe.d, sysusers.d, udev rule.
 	step "module-install-$kver" tools/module-install-check.sh "$kver"
 
-	also=
-	[ "$series" = 6.12 ] && also=$(printf "$san/%s " libpool_test.asan \
-		libpool_test.tsan libgroup_test.asan libgroup_test.tsan \
-		libdestroy_test.asan libdestroy_test.tsan)
-	KPOOL_RUN_ALSO=$also guest "$kver" "guest-$kver" 2
+	# The library's tests again under the sanitizers, on one kernel.
+	also=()
+	[ "$series" = 6.12 ] && for t in libpool_test libgroup_test libdestroy_test; do
+		also+=(--also "$san/$t.asan" --also "$san/$t.tsan")
+	done
+	guest "$kver" "guest-$kver" 2 ${also[@]+"${also[@]}"}
 	# The pool's capacity and scheduling, and the pool API, with 4 vCPUs.
-	guest "$kver" "guest-$kver-smp4" 4 pool_test libpool_test
+	guest "$kver" "guest-$kver-smp4" 4 \
+		--tests "pool_sched_test pool_cancel_test pool_drain_test libpool_test"
 done
 finish

@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Extract the kernel-tree files kpool builds with (kselftest_harness.h,
-# checkpatch.pl and its data) from Debian's linux-source-6.12 tarball into
-# build/ksrc.  They are never committed.
+# Extract the kernel-tree files kpool builds with from Debian's
+# linux-source-6.12 tarball into build/ksrc: the kselftest harness, lib.mk
+# (selftests/Makefile builds with it), the runner (run_kselftest.sh and
+# kselftest/) and checkpatch.pl with its data.  They are never committed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+files=(
+	tools/testing/selftests/kselftest_harness.h
+	tools/testing/selftests/kselftest.h
+	tools/testing/selftests/lib.mk
+	tools/testing/selftests/run_kselftest.sh
+	tools/testing/selftests/kselftest
+	scripts/checkpatch.pl
+	scripts/spelling.txt
+	scripts/const_structs.checkpatch
+)
+# The stamp holds the list: a tree extracted with fewer files is redone.
 stamp=$KSRC_DIR/.stamp
-[ -f "$stamp" ] && exit 0
+[ "$(cat "$stamp" 2>/dev/null)" = "${files[*]}" ] && exit 0
 
 tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n1)
 [ -n "$tarball" ] || die "no /usr/src/linux-source-6.12.tar.*: run tools/setup-host.sh (or apt-get install linux-source-6.12)"
 
 rm -rf "$KSRC_DIR" && mkdir -p "$KSRC_DIR"
 top=$(basename "$tarball"); top=${top%%.tar.*}
-say "ksrc: extracting harness and checkpatch from $tarball"
-tar -xf "$tarball" -C "$KSRC_DIR" --strip-components=1 \
-	"$top/tools/testing/selftests/kselftest_harness.h" \
-	"$top/tools/testing/selftests/kselftest.h" \
-	"$top/scripts/checkpatch.pl" \
-	"$top/scripts/spelling.txt" \
-	"$top/scripts/const_structs.checkpatch"
-touch "$stamp"
+say "ksrc: extracting the selftest harness, runner and checkpatch from $tarball"
+tar -xf "$tarball" -C "$KSRC_DIR" --strip-components=1 "${files[@]/#/$top/}"
+echo "${files[*]}" >"$stamp"

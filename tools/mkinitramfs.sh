@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Pack a guest initramfs: busybox, the module, an /init and payload files.
-#   mkinitramfs.sh OUT.cpio.gz KO INIT [FILE...]
-# FILEs land in /bin of the guest.  Most are static; a dynamic one (the
-# sanitizer builds) brings its loader and libraries, at the host's paths.
+#   mkinitramfs.sh OUT.cpio.gz KO INIT [--dir SRC DEST] [--at SRC DEST] [FILE...]
+# FILEs land in /bin of the guest; --dir copies a tree to DEST, --at one
+# file to the path DEST (GNU timeout at /usr/bin/timeout, where the
+# kselftest runner looks).  Most are static; a dynamic one (the sanitizer
+# builds, timeout) brings its loader and libraries, at the host's paths.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -30,8 +32,20 @@ copy_libs() {
 		cp -L "$lib" "$root$lib"
 	done
 }
-for f in "$@"; do
-	install -m 755 "$f" "$root/bin/"
-	copy_libs "$f"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--dir)
+		mkdir -p "$root$3"
+		cp -a "$2/." "$root$3/"
+		shift 3 ;;
+	--at)
+		install -D -m 755 "$2" "$root$3"
+		copy_libs "$2"
+		shift 3 ;;
+	*)
+		install -m 755 "$1" "$root/bin/"
+		copy_libs "$1"
+		shift ;;
+	esac
 done
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

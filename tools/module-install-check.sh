@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install the module the way a user does and use it, in a guest: "dkms
 # install" into a private tree (dkms-check.sh), "make install-module-files"
-# into a scratch root, then the guest (guest-install-check.sh) runs the
+# into a scratch root, then the guest (guest/install-check.sh) runs the
 # host's depmod, systemd-modules-load, modprobe, systemd-sysusers and
 # systemd-udevd on that root: the parameters come from modprobe.d, the
 # device gets the udev rule's owner, group and mode, a member of the group
@@ -31,7 +31,13 @@ done
 make -s -C "$KPOOL_TOP" install-module-files DESTDIR="$root"
 tar -cf "$work/install-root.tar" -C "$root" .
 
-KPOOL_RUN_NAME=install-$kver \
-KPOOL_RUN_FILES="$work/install-root.tar /bin/kmod /bin/udevadm /lib/systemd/systemd-udevd /lib/systemd/systemd-modules-load /bin/systemd-sysusers $KPOOL_TOP/tools/guest-install-check.sh" \
-KPOOL_RUN_EXTRA="sh /bin/guest-install-check.sh" \
-	"$KPOOL_TOP/tools/run-suite.sh" "$kver" "$KPOOL_BUILD/kmod-$kver/kmod/kpool.ko" nop_test
+files=()
+for f in "$work/install-root.tar" /bin/kmod /bin/udevadm /lib/systemd/systemd-udevd \
+	/lib/systemd/systemd-modules-load /bin/systemd-sysusers \
+	"$KPOOL_TOP/tools/guest/install-check.sh"; do
+	files+=(--file "$f")
+done
+# nop_test first: the module the tests load works; then the installed one.
+"$KPOOL_TOP/tools/guest.sh" --kernel "$kver" --name "install-$kver" \
+	--ko "$KPOOL_BUILD/kmod-$kver/kmod/kpool.ko" --tests nop_test "${files[@]}" \
+	--run "sh /bin/install-check.sh"

@@ -24,9 +24,8 @@ perf report -i /tmp/perf.data --stdio --no-children --sort sym \\
 	--percent-limit 0.25 -g none 2>/dev/null | grep -v '^#' | grep -v '^\$'
 echo KPOOL-PROFILE-END
 SH
-echo "sh /bin/profile-run.sh" >"$work/run-list"
-tools/mkinitramfs.sh "$work/initrd.cpio.gz" "$ko" tools/guest-init.sh \
-	"$KPOOL_BUILD/bench/$prog" "$(command -v perf)" "$work/profile-run.sh" \
-	"$work/run-list"
-KPOOL_VM_SMP=2 tools/vm.sh "$kver" "$work/initrd.cpio.gz" "$work.log" 600
-sed -n '/^KPOOL-PROFILE-BEGIN/,/^KPOOL-PROFILE-END/p' "$work.log" | sed '1d;$d'
+tools/guest.sh --kernel "$kver" --ko "$ko" --name profile-guest --smp 2 \
+	--append '' --tests none --no-tap --vm-timeout 600 \
+	--file "$KPOOL_BUILD/bench/$prog" --file "$(command -v perf)" \
+	--file "$work/profile-run.sh" --run "sh /bin/profile-run.sh" >/dev/null 2>&1 || true
+sed -n '/^KPOOL-PROFILE-BEGIN/,/^KPOOL-PROFILE-END/p' "$KPOOL_BUILD/profile-guest.log" | sed '1d;$d'

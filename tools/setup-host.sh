@@ -15,6 +15,9 @@ pkgs=(
 	linux-source-6.12
 	sparse dkms nettle-dev pkgconf
 	liburcu-dev
+	# the kernel's selftests/lib.mk installs the tests with rsync; GNU
+	# timeout is packed into the guests for run_kselftest.sh
+	rsync coreutils
 	# tools/man-check.sh renders every page
 	groff-base man-db mandoc
 	# tools/fetch-kernel.sh (a newer kernel from Debian's archive): the

@@ -26,6 +26,46 @@ KPOOL-GUEST-DONE
 LOG
 }
 
+# The same through the kernel's run_kselftest.sh: each program's TAP
+# prefixed with "# ", the runner's verdict on each program after it.
+runner() {
+	cat <<'LOG'
+KPOOL-GUEST-UP 6.12 cpus=2
+KPOOL-INSMOD-OK
+KPOOL-RUN-BEGIN /kselftest/run_kselftest.sh -t kpool:a_test -t kpool:b_test -t kpool:c_test
+TAP version 13
+1..3
+# timeout set to 300
+# selftests: kpool: a_test
+# TAP version 13
+# 1..2
+# #  RUN           a.one ...
+# #            OK  a.one
+# ok 1 a.one
+# #  RUN           a.two ...
+# ok 2 a.two # SKIP not here
+# # Totals: pass:1 fail:0 xfail:0 xpass:0 skip:1 error:0
+ok 1 selftests: kpool: a_test
+# timeout set to 300
+# selftests: kpool: b_test
+# TAP version 13
+# 1..1
+# #  RUN           b.one ...
+# ok 1 b.one
+ok 2 selftests: kpool: b_test
+# timeout set to 300
+# selftests: kpool: c_test
+# TAP version 13
+# 1..0 # SKIP no fault injection
+ok 3 selftests: kpool: c_test # SKIP
+KPOOL-RUN-END rc=0 /kselftest/run_kselftest.sh -t kpool:a_test -t kpool:b_test -t kpool:c_test
+KPOOL-RMMOD-OK
+KPOOL-DMESG-BEGIN
+KPOOL-DMESG-END
+KPOOL-GUEST-DONE
+LOG
+}
+
 bad=0
 expect() {	# expect WANT_RC NAME < log
 	local want=$1 name=$2 rc
@@ -65,6 +105,23 @@ good | sed -e 's/^ok 2 a.two.*/#  RUN           a.two .../' -e 's/RUN-END rc=0/R
 grep -q 'killed by its time limit in the guest (stopped in a.two after 1 results)' \
 	"$dir/per-command-timeout.out" ||
 	{ say "parse-log: a timeout does not say where: $(cat "$dir/per-command-timeout.out")"; bad=1; }
+runner | expect 0 runner-good
+runner | sed -e 's/^# ok 1 b.one/# not ok 1 b.one/' -e 's/^ok 2 selftests/not ok 2 selftests/' \
+	-e 's/kpool: b_test$/kpool: b_test # exit=1/' | expect 1 runner-failed-test
+runner | sed '/^# ok 1 b.one/d' | expect 1 runner-missing-result
+runner | sed 's/^ok 2 selftests: kpool: b_test/not ok 2 selftests: kpool: b_test # exit=139/' |
+	expect 1 runner-program-crashed
+runner | sed -e '/^# ok 1 b.one/d' \
+	-e 's/^ok 2 selftests: kpool: b_test/#\nnot ok 2 selftests: kpool: b_test # TIMEOUT 300 seconds/' |
+	expect 1 runner-timeout
+grep -q 'b_test: killed by its time limit (settings) (stopped in b.one after 0 results)' \
+	"$dir/runner-timeout.out" ||
+	{ say "parse-log: a runner timeout does not say where: $(cat "$dir/runner-timeout.out")"; bad=1; }
+runner | sed '/^ok 3 selftests/,$d' | expect 1 runner-died
+runner | sed 's/^# ok 1 b.one/[    3.1] BUG: KASAN: slab-use-after-free in kpool_release/' |
+	expect 1 runner-splat
+grep -q 'RESULT passed=2 failed=0 skipped=2' "$dir/runner-good.out" ||
+	{ say "parse-log: runner log miscounted: $(cat "$dir/runner-good.out")"; bad=1; }
 grep -q . "$dir/good.out" && grep -q 'RESULT passed=1 failed=0 skipped=1' "$dir/good.out" ||
 	{ say "parse-log: good log miscounted: $(cat "$dir/good.out")"; bad=1; }
 exit $bad

@@ -4,7 +4,7 @@
 # under strace -f -c to count its syscalls per task (the process's every
 # thread; a run with 0 tasks gives the fixed cost to subtract).
 # Prints CSV lines, and "SYSCALLS,workload,contender,tasks,calls".
-#   guest-bench.sh TASKS ROUNDS COUNT_TASKS
+#   bench.sh TASKS ROUNDS COUNT_TASKS
 set -e
 tasks=$1 rounds=$2 count=$3
 

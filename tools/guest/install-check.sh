@@ -14,7 +14,7 @@ check() {
 }
 echo "1..9"
 
-# guest-init.sh loaded /kpool.ko: from here on, only the installed copy.
+# init.sh loaded /kpool.ko: from here on, only the installed copy.
 rmmod kpool
 tar -xf /bin/install-root.tar -C /
 mkdir -p /sbin /run /etc
@@ -47,7 +47,7 @@ check "modprobe -r unloads it and modprobe loads it again" \
 check "the udev rule makes /dev/kpool root:kpool 0660" \
 	[ "$(stat -c '%U:%G %a' /dev/kpool)" = "root:kpool 660" ]
 check "a member of the group runs a selftest" \
-	su member -c '/bin/nop_test >/tmp/member.out 2>&1'
+	su member -c '/kselftest/kpool/nop_test >/tmp/member.out 2>&1'
 check "anyone else gets EACCES" \
 	sh -c "su outsider -c 'cat /dev/kpool' 2>&1 | grep -q 'Permission denied'"
 /bin/udevadm control --exit
