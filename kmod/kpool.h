@@ -285,102 +285,24 @@ struct kpool_task {
 	struct kpool_task	*link_next;
 	struct kpool_task	*link_prev;
 	struct llist_node	cache_node;	/* pool->task_free */
+	/* The next task of its run batch; the owner of the batch only. */
+	struct kpool_task	*run_next;
 	unsigned long		data[KPOOL_TASK_DATA_SIZE / sizeof(unsigned long)];
 };
 
-/* The op's private state of a task; fails to build if it does not fit. */
-#define kpool_task_data(task, type) ({					\
-	BUILD_BUG_ON(sizeof(type) > sizeof((task)->data));		\
-	(type *)(task)->data;						\
-})
-
 /*
- * One row of the op table (ops.c).  An op is a prep, which validates the
- * module's copy of the SQE and fills the task's data, and an issue, which
- * runs the task.
+ * Tasks one ENTER (or one kick) starts for the same workqueue and CPU,
+ * handed over as one work item: the first task's work runs them all, in
+ * order (submit.c).  Built by one thread, on its stack or under
+ * submit_lock; kpool_run_batch_flush() queues it.
  */
-struct kpool_op_def {
-	const char *name;
-	/*
-	 * Submitter's context, may sleep.  By then the fields outside the
-	 * row's uses are 0 and op_flags holds only the row's bits: it checks
-	 * the values of its own fields.  Returns 0, or a negative errno that
-	 * becomes the CQE's res.
-	 */
-	int (*prep)(struct kpool_task *task, const struct kpool_sqe *sqe);
-	/*
-	 * Runs the task and returns its result, or -EIOCBQUEUED when the op
-	 * will call kpool_task_done() itself later.
-	 */
-	int (*issue)(struct kpool_task *task);
-	/*
-	 * Stop a running task, under sched_lock, without sleeping.  Returns
-	 * KPOOL_CANCEL_STOPPED if it stopped it and the caller must complete
-	 * it, 0 if the task will complete itself soon, or -EALREADY.  Ops
-	 * without it cannot be stopped once running.
-	 */
-	int (*cancel)(struct kpool_task *task);
-	/*
-	 * Drop what a successful prep took (file and cred references), when
-	 * the task is freed, whatever happened to it.  Any context.
-	 */
-	void (*cleanup)(struct kpool_task *task);
-	unsigned int flags;		/* KPOOL_OPF_* */
-	/*
-	 * The SQE fields the op reads (KPOOL_USES_*) and the op_flags it
-	 * knows: kpool_task_prep() refuses any other field that is not 0,
-	 * and any other op_flags bit, before the op's prep runs.
-	 */
-	unsigned int uses;
-	u32 op_flags;
+struct kpool_run_batch {
+	struct kpool_task		*head;
+	struct kpool_task		*tail;
+	struct workqueue_struct		*wq;
+	u32				cpu;
+	u32				n;
 };
-
-#define KPOOL_USES_FD		BIT(0)
-#define KPOOL_USES_OFF		BIT(1)
-#define KPOOL_USES_ADDR		BIT(2)
-#define KPOOL_USES_LEN		BIT(3)
-#define KPOOL_USES_ALL		(KPOOL_USES_FD | KPOOL_USES_OFF | \
-				 KPOOL_USES_ADDR | KPOOL_USES_LEN)
-
-#define KPOOL_CANCEL_STOPPED	1
-
-/*
- * KPOOL_OPF_ISSUE_INLINE: issue() only arms something (a timer) and never
- *	blocks: call it where the task starts instead of on a worker.
- * KPOOL_OPF_CONTROL: acts on the pool itself (CANCEL): runs at once in
- *	ENTER, never waits, takes no capacity slot.
- * KPOOL_OPF_LONG: runs long on a CPU: use a CPU-intensive workqueue so it
- *	never holds back the other work of its CPU.
- * KPOOL_OPF_OWNER: what it does depends on who does it (a file's read or
- *	write may look at the caller's namespaces, limits, cgroups): it runs
- *	only in a thread of the submitting process (owner.c), never on a
- *	kernel worker.
- *
- * KPOOL_OPF_INLINE: never blocks and is short (NOP): when it can start in
- *	the ENTER that submits it, it runs there, in the submitter's own
- *	context, with no hand-off (KPOOL_FEAT_INLINE); its issue() is then
- *	called under sched_lock with interrupts off, so it must not sleep.
- *	Started later, or with KPOOL_SQE_ASYNC or a placement, it runs on a
- *	kernel worker.
- *
- * KPOOL_OPF_USER: the program's own code (CALL): starts only when a
- *	worker thread of the submitting process is parked in KPOOL_IOC_WORK,
- *	and is given to it (worker.c); the op has no issue().  Its cancel
- *	only tells the function.
- *
- * Every other op runs on a kernel worker, and must give the same result
- * whoever runs it: arithmetic on the arena.
- *
- * KPOOL_OPF_LINK_FULL: in a chain, the op succeeded only if its result is
- *	the SQE's len (a short READ or WRITE breaks the chain).
- */
-#define KPOOL_OPF_ISSUE_INLINE	BIT(0)
-#define KPOOL_OPF_CONTROL	BIT(1)
-#define KPOOL_OPF_LONG		BIT(2)
-#define KPOOL_OPF_OWNER		BIT(3)
-#define KPOOL_OPF_INLINE	BIT(4)
-#define KPOOL_OPF_USER		BIT(5)
-#define KPOOL_OPF_LINK_FULL	BIT(6)
 
 /* ops.c */
 const struct kpool_op_def *kpool_op_lookup(unsigned int op);
@@ -390,8 +312,6 @@ int kpool_ops_init(void);
 /* ring.c */
 int kpool_rings_alloc(struct kpool_ctx *pool, u32 sq_entries, u32 cq_entries,
 		      u64 arena_size);
-void *kpool_arena_range(struct kpool_ctx *pool, u64 addr, u64 len,
-			bool allow_empty);
 void kpool_rings_free(struct kpool_ctx *pool);
 void kpool_rings_report(const struct kpool_ctx *pool, struct kpool_setup *p);
 int kpool_rings_mmap(struct kpool_ctx *pool, struct vm_area_struct *vma);
@@ -406,11 +326,15 @@ int kpool_wait(struct kpool_ctx *pool, u32 min_complete, ktime_t end);
 
 /* sched.c */
 void kpool_sched_init(struct kpool_ctx *pool);
-int kpool_sched_accept(struct kpool_ctx *pool, struct kpool_task *task);
+int kpool_sched_accept(struct kpool_ctx *pool, struct kpool_task *task,
+		       struct kpool_run_batch *rb);
 void kpool_sched_kick(struct kpool_ctx *pool);
 u32 kpool_sched_run_inline(struct kpool_ctx *pool,
 			   struct kpool_inline_batch *batch);
 s32 kpool_sched_complete(struct kpool_task *task, s32 res);
+void kpool_sched_complete_batch(struct kpool_ctx *pool,
+				struct kpool_task **tasks, const s32 *res,
+				unsigned int n);
 void kpool_sched_reject(struct kpool_ctx *pool, u64 user_data,
 			unsigned int op, s32 res);
 void kpool_sched_note_full(struct kpool_ctx *pool, unsigned int op,
@@ -421,10 +345,6 @@ void kpool_sched_tune(struct kpool_ctx *pool, u32 capacity,
 		      const u32 *max_waiting, u32 *prev_capacity,
 		      u32 *prev_max_waiting);
 int kpool_sched_drain(struct kpool_ctx *pool, ktime_t end);
-bool kpool_task_should_stop(struct kpool_task *task, int *res);
-int kpool_task_cancel_cooperative(struct kpool_task *task);
-bool kpool_task_arm_timer(struct kpool_task *task, struct hrtimer *timer,
-			  ktime_t expires);
 void kpool_sched_stop_timers(struct kpool_ctx *pool);
 bool kpool_task_needs_worker(const struct kpool_task *task);
 
@@ -513,8 +433,8 @@ void kpool_stats_show_fdinfo(struct kpool_ctx *pool, struct seq_file *m);
 /* submit.c */
 int kpool_sq_submit(struct kpool_ctx *pool, u32 to_submit, ktime_t end,
 		    u32 *submitted);
-int kpool_task_run(struct kpool_task *task);
-s32 kpool_task_done(struct kpool_task *task, s32 res);
+int kpool_task_run(struct kpool_task *task, struct kpool_run_batch *rb);
+void kpool_run_batch_flush(struct kpool_run_batch *rb);
 s32 kpool_task_finish(struct kpool_task *task, s32 res);
 void kpool_task_release(struct kpool_task *task);
 void kpool_tasks_free_cache(struct kpool_ctx *pool);

@@ -44,6 +44,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include "kpool.h"
+#include "ops.h"
 
 /* Is current a thread of the process that owns @task? */
 static bool kpool_owner_is_current(const struct kpool_task *task)

@@ -24,6 +24,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include "kpool.h"
+#include "ops.h"
 
 /* The longest per-pool task listing in kpool/tasks. */
 #define KPOOL_VIEW_TASKS	64

@@ -27,6 +27,7 @@
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include "kpool.h"
+#include "ops.h"
 
 /* The ABI's entry sizes are part of the contract with every program. */
 static_assert(sizeof(struct kpool_sqe) == 64);

@@ -44,6 +44,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include "kpool.h"
+#include "ops.h"
 #include "kpool_trace.h"
 
 /* Most expired tasks the deadline work completes per lock hold. */
@@ -523,7 +524,8 @@ static struct kpool_task *kpool_sched_next_locked(struct kpool_ctx *pool)
  * (full) or -ESHUTDOWN (draining) with the tasks for the caller to free
  * (their deadlines made absolute).
  */
-int kpool_sched_accept(struct kpool_ctx *pool, struct kpool_task *task)
+int kpool_sched_accept(struct kpool_ctx *pool, struct kpool_task *task,
+		       struct kpool_run_batch *rb)
 {
 	bool start, handed = false, notify = false, recheck = false;
 	struct kpool_task *member;
@@ -598,7 +600,7 @@ int kpool_sched_accept(struct kpool_ctx *pool, struct kpool_task *task)
 	if (notify)
 		kpool_owner_notify(pool);
 	if (!handed && start) {
-		ret = kpool_task_run(task);
+		ret = kpool_task_run(task, rb);
 		if (ret != -EIOCBQUEUED) {
 			kpool_task_finish(task, ret);
 			kpool_sched_kick(pool);
@@ -621,6 +623,8 @@ static bool kpool_task_orphaned(const struct kpool_task *task)
 /* Start waiting tasks while slots are free. */
 void kpool_sched_kick(struct kpool_ctx *pool)
 {
+	struct kpool_run_batch rb = {};
+
 	for (;;) {
 		struct kpool_task *task = NULL;
 		unsigned long flags;
@@ -667,15 +671,17 @@ void kpool_sched_kick(struct kpool_ctx *pool)
 			}
 		}
 		spin_unlock_irqrestore(&pool->sched_lock, flags);
-		if (!task)
+		if (!task) {
+			kpool_run_batch_flush(&rb);
 			return;
+		}
 
 		kpool_sched_wake(pool);
 		if (notify)
 			kpool_owner_notify(pool);
 		if (handed)
 			continue;
-		ret = kpool_task_run(task);
+		ret = kpool_task_run(task, &rb);
 		if (ret != -EIOCBQUEUED)
 			kpool_task_finish(task, ret);
 	}
@@ -695,6 +701,30 @@ s32 kpool_sched_complete(struct kpool_task *task, s32 res)
 	spin_unlock_irqrestore(&pool->sched_lock, flags);
 	kpool_sched_wake(pool);
 	return res;
+}
+
+/*
+ * Tasks a kernel worker ran, completed together: one hold of sched_lock,
+ * one clock read and one wakeup for them all (io_uring's
+ * __io_submit_flush_completions), then each freed.  The caller holds a
+ * ref on the pool and kicks it after.
+ */
+void kpool_sched_complete_batch(struct kpool_ctx *pool,
+				struct kpool_task **tasks, const s32 *res,
+				unsigned int n)
+{
+	unsigned long flags;
+	unsigned int i;
+	u64 now;
+
+	spin_lock_irqsave(&pool->sched_lock, flags);
+	now = ktime_get_ns();
+	for (i = 0; i < n; i++)
+		kpool_sched_complete_at_locked(pool, tasks[i], res[i], now);
+	spin_unlock_irqrestore(&pool->sched_lock, flags);
+	kpool_sched_wake(pool);
+	for (i = 0; i < n; i++)
+		kpool_task_release(tasks[i]);
 }
 
 /* An SQE refused as invalid: its CQE says why; it never was a task. */

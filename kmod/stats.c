@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "kpool.h"
+#include "ops.h"
 
 static unsigned int kpool_hist_bucket(u64 ns)
 {

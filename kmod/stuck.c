@@ -24,6 +24,7 @@
 #include <linux/string.h>
 #include <linux/workqueue.h>
 #include "kpool.h"
+#include "ops.h"
 
 unsigned int kpool_stuck_ms = 30000;
 module_param_named(stuck_ms, kpool_stuck_ms, uint, 0644);

@@ -35,6 +35,7 @@
 #include <linux/user_namespace.h>
 #include <linux/wait.h>
 #include "kpool.h"
+#include "ops.h"
 
 static struct kmem_cache *kpool_task_cache;
 
@@ -344,6 +345,29 @@ s32 kpool_task_done(struct kpool_task *task, s32 res)
 	return res;
 }
 
+/* The workqueue a started task runs on. */
+static struct workqueue_struct *kpool_task_wq(const struct kpool_task *task)
+{
+	enum kpool_wq_kind kind = KPOOL_WQ_PERCPU;
+
+	if (task->unbound)
+		kind = KPOOL_WQ_UNBOUND;
+	else if (task->def->flags & KPOOL_OPF_LONG ||
+		 task->sqe_flags & KPOOL_SQE_UNBOUND)
+		kind = KPOOL_WQ_LONG;
+	return kpool_wqs[task->high_worker][kind];
+}
+
+static void kpool_task_queue(struct kpool_task *task,
+			     struct workqueue_struct *wq, work_func_t fn)
+{
+	INIT_WORK(&task->work, fn);
+	if (task->unbound)
+		queue_work(wq, &task->work);
+	else
+		queue_work_on(task->cpu, wq, &task->work);
+}
+
 static void kpool_task_work(struct work_struct *work)
 {
 	struct kpool_task *task = container_of(work, struct kpool_task, work);
@@ -354,31 +378,110 @@ static void kpool_task_work(struct work_struct *work)
 }
 
 /*
+ * How long one work item runs tasks of its batch before it queues the
+ * rest behind whatever else waits for the CPU's workers: other pools'
+ * batches get their turn, and the workqueue watchdog never sees a hog.
+ */
+#define KPOOL_RUN_BUDGET_NS	NSEC_PER_MSEC
+/* Short tasks completed together (a LONG op's CQE goes at once). */
+#define KPOOL_RUN_DONE_BATCH	16
+
+struct kpool_run_done {
+	struct kpool_task	*tasks[KPOOL_RUN_DONE_BATCH];
+	s32			res[KPOOL_RUN_DONE_BATCH];
+	unsigned int		n;
+};
+
+static void kpool_run_done_flush(struct kpool_ctx *pool,
+				 struct kpool_run_done *done)
+{
+	if (!done->n)
+		return;
+	kpool_sched_complete_batch(pool, done->tasks, done->res, done->n);
+	done->n = 0;
+	kpool_sched_kick(pool);
+}
+
+/*
+ * A batch's work item: run its tasks in order, complete them in groups,
+ * and after KPOOL_RUN_BUDGET_NS hand the rest to a work item of their
+ * own.  No task of the batch can be freed under us: a running task
+ * completes only here (its op's cancel asks it to stop; ops.h).
+ */
+static void kpool_run_batch_work(struct work_struct *work)
+{
+	struct kpool_task *task = container_of(work, struct kpool_task, work);
+	struct workqueue_struct *wq = kpool_task_wq(task);
+	struct kpool_ctx *pool = task->pool;
+	u64 until = ktime_get_ns() + KPOOL_RUN_BUDGET_NS;
+	struct kpool_run_done done;
+
+	done.n = 0;
+	percpu_ref_get(&pool->refs);	/* the tasks' own refs go below */
+	while (task) {
+		struct kpool_task *next = task->run_next;
+		bool long_op = task->def->flags & KPOOL_OPF_LONG;
+		int ret = task->def->issue(task);
+
+		if (ret != -EIOCBQUEUED) {
+			done.tasks[done.n] = task;
+			done.res[done.n++] = ret;
+			if (done.n == KPOOL_RUN_DONE_BATCH || long_op)
+				kpool_run_done_flush(pool, &done);
+		}
+		task = next;
+		if (task && ktime_get_ns() >= until) {
+			kpool_task_queue(task, wq, kpool_run_batch_work);
+			break;
+		}
+	}
+	kpool_run_done_flush(pool, &done);
+	percpu_ref_put(&pool->refs);
+}
+
+/* Queue the batch as one work item (its first task's). */
+void kpool_run_batch_flush(struct kpool_run_batch *rb)
+{
+	if (!rb->head)
+		return;
+	kpool_task_queue(rb->head, rb->wq, rb->n > 1 ? kpool_run_batch_work :
+			 kpool_task_work);
+	memset(rb, 0, sizeof(*rb));
+}
+
+/*
  * Run a started task: inline ops here, the rest on a worker.  (File ops
  * are READY from the moment they start, and run in a thread of their
- * process: owner.c.)  Returns -EIOCBQUEUED, or the result of an inline op
- * that completed at once (the caller then finishes the task).
+ * process: owner.c.)  A task for a CPU's workqueue joins @rb, if given,
+ * to be queued with the tasks started beside it when the caller flushes
+ * it; an unbound one (any CPU: the batch would keep it on one) is queued
+ * alone.  Returns -EIOCBQUEUED, or the result of an inline op that
+ * completed at once (the caller then finishes the task).
  */
-int kpool_task_run(struct kpool_task *task)
+int kpool_task_run(struct kpool_task *task, struct kpool_run_batch *rb)
 {
-	enum kpool_wq_kind kind = KPOOL_WQ_PERCPU;
 	struct workqueue_struct *wq;
 
 	if (task->def->flags & KPOOL_OPF_ISSUE_INLINE)
 		return task->def->issue(task);
 
-	if (task->unbound)
-		kind = KPOOL_WQ_UNBOUND;
-	else if (task->def->flags & KPOOL_OPF_LONG ||
-		 task->sqe_flags & KPOOL_SQE_UNBOUND)
-		kind = KPOOL_WQ_LONG;
-	wq = kpool_wqs[task->high_worker][kind];
-
-	INIT_WORK(&task->work, kpool_task_work);
-	if (task->unbound)
-		queue_work(wq, &task->work);
-	else
-		queue_work_on(task->cpu, wq, &task->work);
+	wq = kpool_task_wq(task);
+	if (!rb || task->unbound) {
+		kpool_task_queue(task, wq, kpool_task_work);
+		return -EIOCBQUEUED;
+	}
+	if (rb->head && (rb->wq != wq || rb->cpu != task->cpu))
+		kpool_run_batch_flush(rb);
+	task->run_next = NULL;
+	if (rb->head) {
+		rb->tail->run_next = task;
+	} else {
+		rb->head = task;
+		rb->wq = wq;
+		rb->cpu = task->cpu;
+	}
+	rb->tail = task;
+	rb->n++;
 	return -EIOCBQUEUED;
 }
 
@@ -422,10 +525,11 @@ static void kpool_chain_fail(struct kpool_chain *chain)
  * pool), its SQEs go back to the ring untaken and its tasks are freed.
  */
 static int kpool_chain_accept(struct kpool_ctx *pool,
-			      struct kpool_chain *chain, u32 *done,
+			      struct kpool_chain *chain,
+			      struct kpool_run_batch *rb, u32 *done,
 			      u64 *refused_user_data, u8 *refused_op)
 {
-	int err = kpool_sched_accept(pool, chain->head);
+	int err = kpool_sched_accept(pool, chain->head, rb);
 
 	if (err) {
 		pool->sq_head -= chain->len;
@@ -486,6 +590,7 @@ int kpool_sq_submit(struct kpool_ctx *pool, u32 to_submit, ktime_t end,
 		    u32 *submitted)
 {
 	struct kpool_inline_batch *batch = &pool->inline_batch;
+	struct kpool_run_batch run = {};
 	struct kpool_chain chain = {};
 	u32 avail, want, room, done = 0;
 	bool chain_failed = false;	/* the rest of it gets -ECANCELED */
@@ -604,11 +709,13 @@ int kpool_sq_submit(struct kpool_ctx *pool, u32 to_submit, ktime_t end,
 			continue;
 		if (links && room < want)
 			break;
-		err = kpool_chain_accept(pool, &chain, &done,
+		err = kpool_chain_accept(pool, &chain, &run, &done,
 					 &refused_user_data, &refused_op);
 		if (!err)
 			continue;
 		if (err == -EAGAIN && pool->blocking) {
+			/* The room comes from those started: let them run. */
+			kpool_run_batch_flush(&run);
 			err = kpool_sched_wait_room(pool, end);
 			now = ktime_get_ns();
 			if (!err)
@@ -626,6 +733,7 @@ int kpool_sq_submit(struct kpool_ctx *pool, u32 to_submit, ktime_t end,
 	 * EAGAIN: both ask the program to try again).
 	 */
 	kpool_inline_flush(pool, batch, &done, 0);
+	kpool_run_batch_flush(&run);
 	/* A chain cut short by the CQ's room or an allocation goes back whole. */
 	if (chain.head) {
 		pool->sq_head -= chain.len;
