@@ -72,7 +72,8 @@ static int kpool_ioc_setup(struct kpool_ucmd *ucmd)
 	p->capacity = capacity;
 	p->max_waiting = max_waiting;
 	p->features = KPOOL_FEAT_NODROP | KPOOL_FEAT_OWNER_CONTEXT |
-		      KPOOL_FEAT_INLINE | KPOOL_FEAT_LINK;
+		      KPOOL_FEAT_INLINE | KPOOL_FEAT_LINK |
+		      KPOOL_FEAT_INLINE_DATA;
 	if (KPOOL_HAVE_CALL)
 		p->features |= KPOOL_FEAT_CALL | KPOOL_FEAT_WORK_QUIET;
 	kpool_rings_report(pool, p);

@@ -291,10 +291,10 @@ struct kpool_task {
 };
 
 /*
- * Tasks one ENTER (or one kick) starts for the same workqueue and CPU,
- * handed over as one work item: the first task's work runs them all, in
- * order (submit.c).  Built by one thread, on its stack or under
- * submit_lock; kpool_run_batch_flush() queues it.
+ * Short tasks one ENTER (or one kick) starts for the same CPU's
+ * workqueue, handed over as one work item: the first task's work runs
+ * them all, in order (submit.c).  Built by one thread, on its stack;
+ * kpool_run_batch_flush() queues it.
  */
 struct kpool_run_batch {
 	struct kpool_task		*head;

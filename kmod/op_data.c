@@ -3,8 +3,10 @@
  * Data ops on the arena: COPY, CRC32C and SHA256, with the kernel's own
  * crc32c (lib/crc32.c) and sha256 (lib/crypto).  Ranges are processed in
  * chunks; between chunks the task yields the CPU and checks cancel and
- * deadline.  They run on the CPU-intensive workqueue (KPOOL_OPF_LONG):
- * arithmetic whose result does not depend on who computes it.
+ * deadline.  Arithmetic whose result does not depend on who computes it:
+ * COPY and CRC32C of at most a page run inline in the submitter's ENTER
+ * when they can start at once (KPOOL_OPF_INLINE, one chunk, no yield);
+ * the rest run on the CPU-intensive workqueue (KPOOL_OPF_LONG).
  */
 #include <linux/sched.h>
 #include <linux/sizes.h>
@@ -54,7 +56,8 @@ int kpool_copy_issue(struct kpool_task *task)
 			return res;
 		memmove(d->dst + at, d->src + at, chunk);
 		done += chunk;
-		cond_resched();
+		if (done < d->len)	/* one chunk: maybe inline, no sleep */
+			cond_resched();
 	}
 	return d->len;
 }
@@ -87,7 +90,8 @@ int kpool_crc32c_issue(struct kpool_task *task)
 			return res;
 		crc = kpool_crc32c(crc, d->src + done, chunk);
 		done += chunk;
-		cond_resched();
+		if (done < d->len)	/* one chunk: maybe inline, no sleep */
+			cond_resched();
 	}
 	task->aux = ~crc;
 	return 0;

@@ -81,16 +81,18 @@ static const struct kpool_op_def kpool_op_defs[KPOOL_OP_LAST] = {
 		.prep		= kpool_copy_prep,
 		.issue		= kpool_copy_issue,
 		.cancel		= kpool_task_cancel_cooperative,
-		.flags		= KPOOL_OPF_LONG,
+		.flags		= KPOOL_OPF_LONG | KPOOL_OPF_INLINE,
 		.uses		= KPOOL_USES_OFF | KPOOL_USES_ADDR | KPOOL_USES_LEN,
+		.inline_len_max	= KPOOL_DATA_INLINE_MAX,
 	},
 	[KPOOL_OP_CRC32C] = {
 		.name		= "crc32c",
 		.prep		= kpool_crc32c_prep,
 		.issue		= kpool_crc32c_issue,
 		.cancel		= kpool_task_cancel_cooperative,
-		.flags		= KPOOL_OPF_LONG,
+		.flags		= KPOOL_OPF_LONG | KPOOL_OPF_INLINE,
 		.uses		= KPOOL_USES_OFF | KPOOL_USES_ADDR | KPOOL_USES_LEN,
+		.inline_len_max	= KPOOL_DATA_INLINE_MAX,
 	},
 	[KPOOL_OP_SHA256] = {
 		.name		= "sha256",
@@ -170,7 +172,10 @@ int kpool_ops_init(void)
 		    ((def->flags & KPOOL_OPF_USER) &&
 		     (def->flags & ~KPOOL_OPF_USER || !def->cancel)) ||
 		    ((def->flags & KPOOL_OPF_INLINE) &&
-		     (def->flags & ~(KPOOL_OPF_INLINE | KPOOL_OPF_LONG)))) {
+		     (def->flags & ~(KPOOL_OPF_INLINE | KPOOL_OPF_LONG))) ||
+		    (def->inline_len_max &&
+		     (!(def->flags & KPOOL_OPF_INLINE) ||
+		      !(def->uses & KPOOL_USES_LEN)))) {
 			pr_err("kpool: op %d has an incomplete table row\n", i);
 			return -EINVAL;
 		}

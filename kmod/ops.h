@@ -13,6 +13,7 @@
 #ifndef KPOOL_OPS_H
 #define KPOOL_OPS_H
 
+#include <linux/sizes.h>
 #include "kpool.h"
 
 /* The op's private state of a task; fails to build if it does not fit. */
@@ -63,7 +64,22 @@ struct kpool_op_def {
 	 */
 	unsigned int uses;
 	u32 op_flags;
+	/*
+	 * A KPOOL_OPF_INLINE op that reads len runs inline only up to this
+	 * many bytes (0: any; NOP has no len); a longer task goes to a
+	 * kernel worker.
+	 */
+	u32 inline_len_max;
 };
+
+/*
+ * COPY and CRC32C run inline up to 4 KiB (KPOOL_FEAT_INLINE_DATA): about
+ * 0.3 us of work natively (a page's CRC32C with the crc32 instruction, or
+ * its memmove), against some 2.5 us for a hand-off to a worker in the test
+ * guests (docs/performance.md), and short enough to run, 32 in a batch,
+ * with sched_lock held and interrupts off.
+ */
+#define KPOOL_DATA_INLINE_MAX	SZ_4K
 
 #define KPOOL_USES_FD		BIT(0)
 #define KPOOL_USES_OFF		BIT(1)
@@ -86,10 +102,11 @@ struct kpool_op_def {
  *	only in a thread of the submitting process (owner.c), never on a
  *	kernel worker.
  *
- * KPOOL_OPF_INLINE: never blocks and is short (NOP): when it can start in
- *	the ENTER that submits it, it runs there, in the submitter's own
- *	context, with no hand-off (KPOOL_FEAT_INLINE); its issue() is then
- *	called under sched_lock with interrupts off, so it must not sleep.
+ * KPOOL_OPF_INLINE: never blocks and is short (NOP, and COPY and CRC32C
+ *	up to inline_len_max): when it can start in the ENTER that submits
+ *	it, it runs there, in the submitter's own context, with no hand-off
+ *	(KPOOL_FEAT_INLINE); its issue() is then called under sched_lock
+ *	with interrupts off, so it must not sleep (nor cond_resched()).
  *	Started later, or with KPOOL_SQE_ASYNC or a placement, it runs on a
  *	kernel worker.
  *

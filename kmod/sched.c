@@ -430,8 +430,8 @@ static void kpool_expire_work(struct work_struct *work)
 /*
  * An inline op (KPOOL_OPF_INLINE) that can start in the submitter's ENTER
  * starts, runs and completes in one hold of sched_lock, with no clock read
- * of its own (it ran for no measurable time, so its run time is 0 and its
- * CQE carries its submission time).  No one else ever sees it: not on
+ * of its own (it runs briefly, a page of data at most, so its run time
+ * counts as 0 and its CQE carries its submission time).  No one else ever sees it: not on
  * pool->tasks, no cancel can have asked it to stop, and the slot it holds
  * while it runs is taken and given back inside this hold, so running
  * never shows it (the counters do: kpool_stats_inline()).  It needs no
@@ -814,6 +814,13 @@ static int kpool_task_cancel_locked(struct kpool_ctx *pool,
 		if (!task->def->cancel)
 			return -EALREADY;
 		ret = task->def->cancel(task);
+		/*
+		 * A kernel worker's task may still wait in its run batch,
+		 * which will complete it: its op may only ask it to stop
+		 * (ops.h).  Completing it here would free it under the batch.
+		 */
+		if (WARN_ON_ONCE(ret == KPOOL_CANCEL_STOPPED && task->on_worker))
+			return 0;
 		if (ret != KPOOL_CANCEL_STOPPED)
 			return ret;
 		break;

@@ -173,7 +173,9 @@ static int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe)
 			    kpool_may_raise_priority();
 	task->sqe_flags = sqe->flags;
 	task->run_inline = (task->def->flags & KPOOL_OPF_INLINE) &&
-			   !(sqe->flags & (placement | KPOOL_SQE_ASYNC));
+			   !(sqe->flags & (placement | KPOOL_SQE_ASYNC)) &&
+			   (!task->def->inline_len_max ||
+			    sqe->len <= task->def->inline_len_max);
 	task->deadline = sqe->deadline_ns;	/* made absolute at accept */
 	task->len = sqe->len;
 	ret = task->def->prep(task, sqe);
@@ -345,17 +347,20 @@ s32 kpool_task_done(struct kpool_task *task, s32 res)
 	return res;
 }
 
-/* The workqueue a started task runs on. */
+/* The kind of workqueue a started task runs on. */
+static enum kpool_wq_kind kpool_task_wq_kind(const struct kpool_task *task)
+{
+	if (task->unbound)
+		return KPOOL_WQ_UNBOUND;
+	if (task->def->flags & KPOOL_OPF_LONG ||
+	    task->sqe_flags & KPOOL_SQE_UNBOUND)
+		return KPOOL_WQ_LONG;
+	return KPOOL_WQ_PERCPU;
+}
+
 static struct workqueue_struct *kpool_task_wq(const struct kpool_task *task)
 {
-	enum kpool_wq_kind kind = KPOOL_WQ_PERCPU;
-
-	if (task->unbound)
-		kind = KPOOL_WQ_UNBOUND;
-	else if (task->def->flags & KPOOL_OPF_LONG ||
-		 task->sqe_flags & KPOOL_SQE_UNBOUND)
-		kind = KPOOL_WQ_LONG;
-	return kpool_wqs[task->high_worker][kind];
+	return kpool_wqs[task->high_worker][kpool_task_wq_kind(task)];
 }
 
 static void kpool_task_queue(struct kpool_task *task,
@@ -383,7 +388,7 @@ static void kpool_task_work(struct work_struct *work)
  * batches get their turn, and the workqueue watchdog never sees a hog.
  */
 #define KPOOL_RUN_BUDGET_NS	NSEC_PER_MSEC
-/* Short tasks completed together (a LONG op's CQE goes at once). */
+/* Tasks completed together. */
 #define KPOOL_RUN_DONE_BATCH	16
 
 struct kpool_run_done {
@@ -405,8 +410,9 @@ static void kpool_run_done_flush(struct kpool_ctx *pool,
 /*
  * A batch's work item: run its tasks in order, complete them in groups,
  * and after KPOOL_RUN_BUDGET_NS hand the rest to a work item of their
- * own.  No task of the batch can be freed under us: a running task
- * completes only here (its op's cancel asks it to stop; ops.h).
+ * own.  Its tasks are short (the CPU's own workqueue, never a LONG op).
+ * No task of the batch can be freed under us: a running task completes
+ * only here (its op's cancel asks it to stop; ops.h).
  */
 static void kpool_run_batch_work(struct work_struct *work)
 {
@@ -420,13 +426,12 @@ static void kpool_run_batch_work(struct work_struct *work)
 	percpu_ref_get(&pool->refs);	/* the tasks' own refs go below */
 	while (task) {
 		struct kpool_task *next = task->run_next;
-		bool long_op = task->def->flags & KPOOL_OPF_LONG;
 		int ret = task->def->issue(task);
 
 		if (ret != -EIOCBQUEUED) {
 			done.tasks[done.n] = task;
 			done.res[done.n++] = ret;
-			if (done.n == KPOOL_RUN_DONE_BATCH || long_op)
+			if (done.n == KPOOL_RUN_DONE_BATCH)
 				kpool_run_done_flush(pool, &done);
 		}
 		task = next;
@@ -452,11 +457,13 @@ void kpool_run_batch_flush(struct kpool_run_batch *rb)
 /*
  * Run a started task: inline ops here, the rest on a worker.  (File ops
  * are READY from the moment they start, and run in a thread of their
- * process: owner.c.)  A task for a CPU's workqueue joins @rb, if given,
- * to be queued with the tasks started beside it when the caller flushes
- * it; an unbound one (any CPU: the batch would keep it on one) is queued
- * alone.  Returns -EIOCBQUEUED, or the result of an inline op that
- * completed at once (the caller then finishes the task).
+ * process: owner.c.)  A short task for a CPU's own workqueue joins @rb,
+ * if given, to be queued with the tasks started beside it when the caller
+ * flushes it.  The others are queued alone: a LONG op on the CPU-intensive
+ * workqueue, where each work item has a kworker of its own and long tasks
+ * run side by side, not one after the other; an unbound one (any CPU: a
+ * batch would keep it on one).  Returns -EIOCBQUEUED, or the result of an
+ * inline op that completed at once (the caller then finishes the task).
  */
 int kpool_task_run(struct kpool_task *task, struct kpool_run_batch *rb)
 {
@@ -466,7 +473,7 @@ int kpool_task_run(struct kpool_task *task, struct kpool_run_batch *rb)
 		return task->def->issue(task);
 
 	wq = kpool_task_wq(task);
-	if (!rb || task->unbound) {
+	if (!rb || kpool_task_wq_kind(task) != KPOOL_WQ_PERCPU) {
 		kpool_task_queue(task, wq, kpool_task_work);
 		return -EIOCBQUEUED;
 	}

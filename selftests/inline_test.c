@@ -215,6 +215,7 @@ FIXTURE_VARIANT(where) {
 	int named_cpu;		/* KPOOL_SQE_CPU, the current CPU */
 	int behind_burn;	/* wait behind a BURN holding the one slot */
 	unsigned int capacity;	/* 0: one slot, each NOP starts alone */
+	unsigned int crc_len;	/* CRC32C of this many bytes, not NOP */
 	int work_items;		/* work items queued for the 8 NOPs */
 	int work_items_max;	/* 0: exactly work_items */
 };
@@ -234,10 +235,22 @@ FIXTURE_VARIANT_ADD(where, named_cpu_batch) {
 	.named_cpu = 1, .capacity = 8, .work_items = 1, .work_items_max = 2
 };
 
+/*
+ * CRC32C runs inline up to a page; a longer one goes to a worker, each
+ * its own work item (a LONG op: they run side by side).
+ */
+FIXTURE_VARIANT_ADD(where, crc32c_of_a_page) {
+	.crc_len = 4096, .capacity = 8, .work_items = 0
+};
+FIXTURE_VARIANT_ADD(where, crc32c_above_a_page) {
+	.crc_len = 4097, .capacity = 8, .work_items = 8
+};
+
 FIXTURE_SETUP(where)
 {
 	struct kpool_ring_params p = {
-		.capacity = variant->capacity ? variant->capacity : 1
+		.capacity = variant->capacity ? variant->capacity : 1,
+		.arena_size = variant->crc_len ? 8 * 8192 : 0,
 	};
 
 	self->up = 0;
@@ -258,13 +271,21 @@ TEST_F(where, nops_run)
 {
 	struct kpool_cqe *cqe;
 	unsigned int i, n = 8 + variant->behind_burn, ok = 0;
+	cpu_set_t one;
 	int items;
 
+	/* On one CPU: where a task runs is the CPU it is submitted from. */
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
 	ASSERT_EQ(0, trace_start());
 	if (variant->behind_burn)
 		q_burn(&self->ring, 50 * MS, 100);
 	for (i = 0; i < 8; i++) {
 		struct kpool_sqe *sqe = q_nop(&self->ring, i);
+
+		if (variant->crc_len)
+			kpool_prep_crc32c(sqe, i * 8192, variant->crc_len, 0);
 
 		if (variant->async)
 			kpool_sqe_set_async(sqe);
@@ -278,7 +299,8 @@ TEST_F(where, nops_run)
 		kpool_cqe_seen(&self->ring, cqe);
 	}
 	ASSERT_EQ(n, ok);
-	TH_LOG("8 NOPs: %d work items queued", items);
+	TH_LOG("8 %s: %d work items queued",
+	       variant->crc_len ? "CRC32Cs" : "NOPs", items);
 	EXPECT_GE(items, variant->work_items);
 	EXPECT_LE(items, variant->work_items_max ? variant->work_items_max :
 		  variant->work_items);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Run batches: the tasks one ENTER (or one completion's kick) starts on
- * the same kernel workqueue and CPU are handed over as one work item,
- * which runs them in order, completes short ones together and yields the
- * CPU after a budget (kmod/submit.c).  Whatever the batch: every task
- * gives exactly one CQE, close and drain wait for all of it, cancel
- * reaches a task still waiting in it, and a long flood of CRC32C tasks
- * leaves no "hogged CPU" line in the kernel log (the guest's log judge).
- * Where the tasks went is inline_test's (work items counted by trace).
+ * Run batches: the short tasks one ENTER (or one completion's kick)
+ * starts for the same CPU's workqueue are handed over as one work item,
+ * which runs them in order, completes them together and yields the CPU
+ * after a budget (kmod/submit.c); LONG ops (BURN, CRC32C above a page)
+ * go one work item each, as before, and are here beside them.  Whatever
+ * the path: every task gives exactly one CQE, close and drain wait for
+ * all of it, cancel reaches a task still waiting in a batch, and a long
+ * flood leaves no "hogged CPU" line in the kernel log (the guest's log
+ * judge).  Where the tasks went is inline_test's (work items counted by
+ * trace).
  */
 #include <pthread.h>
 #include "kselftest_harness.h"
@@ -180,6 +182,32 @@ TEST_F_TIMEOUT(batch, a_flood_completes, 120)
 					       2 * ROUND, &bad_res));
 	}
 	ASSERT_EQ(0, bad_res);
+}
+
+/*
+ * LONG ops are not batched: four 300 ms BURNs from one ENTER on one CPU
+ * run side by side (BURN spins on the wall clock), all done in about 300
+ * ms, where one after the other would take 1200.
+ */
+TEST(long_ops_run_side_by_side)
+{
+	struct kpool_ring_params p = { .capacity = 4 };
+	struct kpool_ring ring;
+	struct kpool_cqe out[4];
+	unsigned int i;
+	uint64_t t0;
+
+	KP_REQUIRE_MODULE();
+	if (kp_param("burn_max_ms") < 300 || kp_param("max_workers") < 4)
+		SKIP(return, "burn_max_ms below 300 or max_workers below 4");
+	ASSERT_EQ(0, kpool_ring_open(&ring, 8, &p));
+	for (i = 0; i < 4; i++)
+		q_burn(&ring, 300 * KP_MS, i);
+	t0 = kp_now_ns();
+	ASSERT_EQ(4, kpool_submit(&ring));
+	ASSERT_EQ(0, kp_reap_n(&ring, out, 4, PROMPT));
+	kpool_ring_close(&ring);
+	ASSERT_LT(kp_now_ns() - t0, 900 * KP_MS);
 }
 
 TEST_HARNESS_MAIN

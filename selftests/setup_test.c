@@ -48,6 +48,7 @@ TEST_F(setup, reports_sizes_features_and_regions)
 	EXPECT_EQ(8, self->p.sq_entries);
 	EXPECT_EQ(16, self->p.cq_entries);
 	EXPECT_TRUE(self->p.features & KPOOL_FEAT_NODROP);
+	EXPECT_TRUE(self->p.features & KPOOL_FEAT_INLINE_DATA);
 	EXPECT_EQ(KPOOL_OFF_SQ_RING, self->p.sq_ring.offset);
 	EXPECT_EQ(KPOOL_OFF_SQES, self->p.sqes.offset);
 	EXPECT_EQ(KPOOL_OFF_CQ_RING, self->p.cq_ring.offset);

@@ -24,11 +24,14 @@
  *  - CALL (a function of the program) runs in one of the program's own
  *    worker threads, parked in KPOOL_IOC_WORK (KPOOL_FEAT_CALL).
  *  - TIMEOUT is a timer; CANCEL runs in ENTER.
- *  - NOP runs inline in the submitting ENTER when it can (KPOOL_FEAT_INLINE).
- *  - BURN, COPY, CRC32C and SHA256 (and NOPs that cannot run inline) are
- *    arithmetic on the arena, whose result does not depend on who
- *    computes it: they run on kernel workers, on a CPU the submitter may
- *    use, at most max_workers (module parameter) of one pool at a time.
+ *  - NOP runs inline in the submitting ENTER when it can (KPOOL_FEAT_INLINE),
+ *    and so do COPY and CRC32C of at most 4096 bytes
+ *    (KPOOL_FEAT_INLINE_DATA).
+ *  - BURN, COPY, CRC32C and SHA256 (and the tasks above that cannot run
+ *    inline) are arithmetic on the arena, whose result does not depend on
+ *    who computes it: they run on kernel workers, on a CPU the submitter
+ *    may use, at most max_workers (module parameter) of one pool at a
+ *    time.
  *
  * Conventions of every ioctl argument struct:
  *  - the first field is __u32 size: the size of the struct as the caller
@@ -146,10 +149,12 @@ enum kpool_op {
  * FSYNC:   fsync(fd), or fdatasync(fd) with op_flags KPOOL_FSYNC_DATASYNC;
  *          the same fd rules (any access mode).  res: 0 or -errno.
  * COPY:    copies len bytes from arena offset addr to arena offset off.
- *          Overlapping ranges behave like memmove.  res: len.
+ *          Overlapping ranges behave like memmove.  res: len.  Up to 4096
+ *          bytes it runs inline (KPOOL_FEAT_INLINE_DATA).
  * CRC32C:  the CRC32C (Castagnoli) of the range; off = the CRC32C of the
  *          data before it, to continue a checksum (0 to start; below
- *          2^32).  res: 0; the checksum is in the CQE's aux.
+ *          2^32).  res: 0; the checksum is in the CQE's aux.  Up to
+ *          4096 bytes it runs inline (KPOOL_FEAT_INLINE_DATA).
  * SHA256:  hashes the range into the struct kpool_sha256_ctx at arena
  *          offset off (8-byte aligned): op_flags KPOOL_SHA256_INIT starts
  *          a new hash, else the context's hash continues;
@@ -318,6 +323,9 @@ struct kpool_ring_offsets {
  * task it reports itself: no CQE).  Always with KPOOL_FEAT_CALL.
  *
  * KPOOL_FEAT_LINK: KPOOL_SQE_LINK exists (chains: see above).
+ *
+ * KPOOL_FEAT_INLINE_DATA: COPY and CRC32C of at most 4096 bytes run inline
+ * as KPOOL_FEAT_INLINE says NOP does (a longer one on a kernel worker).
  */
 #define KPOOL_FEAT_NODROP		0x00000001U
 #define KPOOL_FEAT_OWNER_CONTEXT	0x00000002U
@@ -325,6 +333,7 @@ struct kpool_ring_offsets {
 #define KPOOL_FEAT_CALL			0x00000008U
 #define KPOOL_FEAT_WORK_QUIET		0x00000010U
 #define KPOOL_FEAT_LINK			0x00000020U
+#define KPOOL_FEAT_INLINE_DATA		0x00000040U
 
 /*
  * KPOOL_IOC_SETUP: size the rings and the pool of a freshly opened file
