@@ -293,7 +293,7 @@ struct kpool_task {
 /*
  * Short tasks one ENTER (or one kick) starts for the same CPU's
  * workqueue, handed over as one work item: the first task's work runs
- * them all, in order (submit.c).  Built by one thread, on its stack;
+ * them all, in order (task.c).  Built by one thread, on its stack;
  * kpool_run_batch_flush() queues it.
  */
 struct kpool_run_batch {
@@ -433,6 +433,11 @@ void kpool_stats_show_fdinfo(struct kpool_ctx *pool, struct seq_file *m);
 /* submit.c */
 int kpool_sq_submit(struct kpool_ctx *pool, u32 to_submit, ktime_t end,
 		    u32 *submitted);
+
+/* task.c */
+struct kpool_task *kpool_task_alloc(struct kpool_ctx *pool, u64 now);
+int kpool_task_prep(struct kpool_task *task, const struct kpool_sqe *sqe);
+void kpool_task_reject(struct kpool_task *task, s32 res);
 int kpool_task_run(struct kpool_task *task, struct kpool_run_batch *rb);
 void kpool_run_batch_flush(struct kpool_run_batch *rb);
 s32 kpool_task_finish(struct kpool_task *task, s32 res);

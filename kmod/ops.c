@@ -3,7 +3,7 @@
  * The op table.  Adding an op: give it a number in uapi/linux/kpool.h, put
  * its prep and issue in a file of its own (op_<family>.c, declared in
  * ops.h, one line in Kbuild), add one row here, naming the SQE fields the
- * op reads and the op_flags it knows (the common prep in submit.c refuses
+ * op reads and the op_flags it knows (the common prep in task.c refuses
  * the rest, so the op's prep checks only the values of its own fields), a
  * kpool_prep_*() helper in libkpool.h, and a sample row in
  * selftests/kpool_op_samples.h (the build fails without one).

@@ -47,7 +47,7 @@ struct kpool_op_def {
 	 * it, 0 if the task will complete itself soon, or -EALREADY.  Ops
 	 * without it cannot be stopped once running.  STOPPED only from an
 	 * op whose task is not on a kernel worker (ISSUE_INLINE, USER): a
-	 * worker's task may still wait in its run batch (submit.c), which
+	 * worker's task may still wait in its run batch (task.c), which
 	 * completes it.
 	 */
 	int (*cancel)(struct kpool_task *task);
